@@ -1,0 +1,106 @@
+"""Injected failures: throttling, outages, internal errors, dropped connections and extra latency.
+
+A fault plan maps an action name (or ``"*"`` for every action) to probabilities and a latency. An
+action's own entry is laid over the ``"*"`` entry, so ``{"*": {"latency_ms": 20}, "DescribeInstances":
+{"throttle": 0.3}}`` throttles 30 % of DescribeInstances calls and slows every call by 20 ms.
+One uniform draw per request picks at most one outcome, in the order throttle, unavailable,
+internal_error, drop, so the sum of the probabilities is the chance of any failure.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import ApiError
+
+OUTCOMES = ("throttle", "unavailable", "internal_error", "drop")
+FAULT_KEYS = frozenset(OUTCOMES) | {"latency_ms"}
+
+FAULT_ERRORS: dict[str, ApiError] = {
+    "throttle": ApiError(400, "Throttling.User", "Request was denied due to user flow control."),
+    "unavailable": ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."),
+    "internal_error": ApiError(500, "InternalError", "The request processing has failed due to some unknown error."),
+}
+
+
+class DropConnection(Exception):
+    """The request must be answered by closing the connection without a response."""
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    latency_ms: float = 0.0
+    outcome: str = ""  # one of OUTCOMES, or "" to let the request through
+
+
+NO_FAULT = FaultDecision()
+
+
+def validate_plan(actions: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Check a plan's shape and numbers; raise ValueError with the offending entry."""
+    plan: dict[str, dict[str, float]] = {}
+    for action, spec in actions.items():
+        if not isinstance(spec, Mapping):
+            raise ValueError(f"faults for {action!r} must be an object")
+        unknown = set(spec) - FAULT_KEYS
+        if unknown:
+            raise ValueError(f"unknown fault keys for {action!r}: {sorted(unknown)}")
+        entry = {name: float(value) for name, value in spec.items()}
+        if any(not 0.0 <= entry.get(name, 0.0) <= 1.0 for name in OUTCOMES):
+            raise ValueError(f"fault probabilities for {action!r} must be between 0 and 1")
+        if entry.get("latency_ms", 0.0) < 0:
+            raise ValueError(f"latency_ms for {action!r} must not be negative")
+        plan[str(action)] = entry
+    return plan
+
+
+class FaultInjector:
+    """Decides, per request, whether and how it fails. Deterministic for a given seed and call order.
+
+    Setting a plan reseeds the generator, so a test that sets faults gets the same sequence of
+    outcomes whatever ran before it.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self._plan: dict[str, dict[str, float]] = {}
+        self._resolved: dict[str, dict[str, float]] = {}
+
+    @property
+    def plan(self) -> dict[str, dict[str, float]]:
+        return {action: dict(entry) for action, entry in self._plan.items()}
+
+    def set_plan(self, actions: Mapping[str, Any], seed: int | None = None) -> None:
+        self._plan = validate_plan(actions)
+        self._resolved = {}
+        self._rng = random.Random(self._seed if seed is None else seed)
+
+    def clear(self) -> None:
+        self.set_plan({})
+
+    def _entry(self, action: str) -> dict[str, float]:
+        entry = self._resolved.get(action)
+        if entry is None:
+            entry = {**self._plan.get("*", {}), **self._plan.get(action, {})}
+            self._resolved[action] = entry
+        return entry
+
+    def decide(self, action: str) -> FaultDecision:
+        if not self._plan:
+            return NO_FAULT
+        entry = self._entry(action)
+        if not entry:
+            return NO_FAULT
+        outcome = ""
+        if any(entry.get(name) for name in OUTCOMES):
+            draw = self._rng.random()
+            threshold = 0.0
+            for name in OUTCOMES:
+                threshold += entry.get(name, 0.0)
+                if draw < threshold:
+                    outcome = name
+                    break
+        return FaultDecision(entry.get("latency_ms", 0.0), outcome)
