@@ -12,10 +12,11 @@ import base64
 import hashlib
 import hmac
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Iterable, Mapping
 from urllib.parse import quote
 
 from multidict import CIMultiDictProxy
@@ -185,17 +186,12 @@ class Authenticator:
         nonce = params.get("SignatureNonce", "")
         if not signature or not nonce:
             raise incomplete_signature("Signature and SignatureNonce are required.")
-        digest = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}.get(method)
-        if digest is None:
+        if method not in V1_DIGESTS:
             raise ApiError(400, "InvalidSignatureMethod", f"Specified signature method is not supported: {method[:32]}.")
         key = self._key(key_id)
-        # Query and form parameters are both signed; a name present in both would be ambiguous and
-        # the SDKs never send one, so the merged view is what gets signed.
-        pairs = sorted((k, v) for k, v in params.items() if k != "Signature")
-        canonical = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in pairs)
-        string_to_sign = f"{request.method}&%2F&{percent_encode(canonical)}"
-        expected = base64.b64encode(hmac.new(key.v1_secret, string_to_sign.encode(), digest).digest()).decode()
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
+        # Query and form parameters are both signed; the SDKs never send one name in both.
+        string_to_sign = v1_string_to_sign(request.method, params)
+        if not hmac.compare_digest(v1_signature(key, string_to_sign, method).encode(), signature.encode()):
             raise signature_mismatch(string_to_sign, v3=False)
         self._check_token(key, params.get("SecurityToken", ""))
         _check_timestamp(params.get("Timestamp", ""), "Timestamp")
@@ -216,7 +212,10 @@ class Authenticator:
         if not nonce:
             raise incomplete_signature("x-acs-signature-nonce is required.")
         key = self._key(key_id)
-        string_to_sign = self._v3_string_to_sign(request, signed_headers)
+        # Repeated headers are signed as their sorted values joined by commas, as the SDK does.
+        values = {name: ",".join(sorted(value.strip() for value in headers.getall(name, ()))) for name in signed_headers.split(";")}
+        body_hash = hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_BODY_SHA256
+        string_to_sign = v3_string_to_sign(request.method, request.path, request.query, signed_headers, values, body_hash)
         expected = hmac.new(key.v3_secret, string_to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise signature_mismatch(string_to_sign, v3=True)
@@ -224,14 +223,75 @@ class Authenticator:
         _check_timestamp(headers.get("x-acs-date", ""), "x-acs-date")
         return key, nonce
 
-    @staticmethod
-    def _v3_string_to_sign(request: SignedRequest, signed_headers: str) -> str:
-        query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(request.query))
-        # Repeated headers are signed as their sorted values joined by commas, as the SDK does.
-        header_lines = "".join(
-            f"{name}:{','.join(sorted(value.strip() for value in request.headers.getall(name, ())))}\n"
-            for name in signed_headers.split(";")
-        )
-        body_hash = hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_BODY_SHA256
-        canonical = f"{request.method}\n{request.path}\n{query}\n{header_lines}\n{signed_headers}\n{body_hash}"
-        return f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+# ----- the canonical forms, shared by the verifier above and the raw signers below -----------------
+
+V1_DIGESTS = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
+
+
+def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    return "&".join(f"{percent_encode(name)}={percent_encode(value)}" for name, value in sorted(pairs))
+
+
+def v1_string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    return f"{method}&%2F&{percent_encode(canonical_query((k, v) for k, v in params.items() if k != 'Signature'))}"
+
+
+def v1_signature(key: AccessKey, string_to_sign: str, method: str = "HMAC-SHA1") -> str:
+    digest = hmac.new(key.v1_secret, string_to_sign.encode(), V1_DIGESTS[method]).digest()
+    return base64.b64encode(digest).decode()
+
+
+def v3_string_to_sign(
+    method: str, path: str, query: Iterable[tuple[str, str]], signed_headers: str, values: Mapping[str, str], body_hash: str
+) -> str:
+    """``values`` maps each lower-case signed header name to its (joined) value."""
+    header_lines = "".join(f"{name}:{values.get(name, '').strip()}\n" for name in signed_headers.split(";"))
+    canonical = f"{method}\n{path}\n{canonical_query(query)}\n{header_lines}\n{signed_headers}\n{body_hash}"
+    return f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+
+def utc_timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign_v3(key: AccessKey, action: str, query: Mapping[str, str], host: str, method: str = "POST") -> dict[str, str]:
+    """Headers for a raw v3 request with ``query`` in the query string and an empty body.
+
+    What the official SDK sends, minus the user agent: for tests that replay or mangle requests and
+    for the benchmark's clients, which must stay lighter than the SDK to measure the server.
+    """
+    headers = {
+        "host": host,
+        "x-acs-action": action,
+        "x-acs-version": "2014-05-26",
+        "x-acs-date": utc_timestamp(),
+        "x-acs-signature-nonce": uuid.uuid4().hex,
+        "x-acs-content-sha256": EMPTY_BODY_SHA256,
+    }
+    if key.security_token:
+        headers["x-acs-security-token"] = key.security_token
+    signed_headers = ";".join(sorted(headers))
+    string_to_sign = v3_string_to_sign(method, "/", query.items(), signed_headers, headers, EMPTY_BODY_SHA256)
+    signature = hmac.new(key.v3_secret, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = f"{V3_ALGORITHM} Credential={key.id},SignedHeaders={signed_headers},Signature={signature}"
+    return headers
+
+
+def sign_v1(key: AccessKey, action: str, params: Mapping[str, str], method: str = "POST") -> dict[str, str]:
+    """The full v1 parameter set (protocol fields and ``Signature`` included) for ``params``."""
+    signed = {
+        **params,
+        "Action": action,
+        "Version": "2014-05-26",
+        "Format": "JSON",
+        "AccessKeyId": key.id,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": uuid.uuid4().hex,
+        "Timestamp": utc_timestamp(),
+    }
+    if key.security_token:
+        signed["SecurityToken"] = key.security_token
+    signed["Signature"] = v1_signature(key, v1_string_to_sign(method, signed))
+    return signed

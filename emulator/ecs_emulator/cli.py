@@ -78,16 +78,17 @@ def build_server(args: argparse.Namespace) -> EmulatorServer:
 
 
 async def run(server: EmulatorServer, host: str, port: int) -> None:
+    # Handlers first: whoever reads the address line may signal at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(server.build_app(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await site.start()
     bound_port = runner.addresses[0][1]
     print(f"listening on http://{host}:{bound_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:

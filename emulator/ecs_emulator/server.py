@@ -23,7 +23,7 @@ from .auth import Authenticator, SignedRequest, claimed_key_id
 from .calls import CallLog, request_params
 from .clock import VirtualClock
 from .errors import ApiError, missing_parameter
-from .faults import FAULT_ERRORS, DropConnection, FaultInjector
+from .faults import FAULT_ERRORS, DropConnection, FaultInjector, validate_plan
 
 API_VERSION = "2014-05-26"
 ADMIN_PREFIX = "/_emulator"
@@ -247,11 +247,12 @@ class EmulatorServer:
     def apply_fault_settings(self, body: Mapping[str, Any]) -> None:
         """``{"actions": {...}, "seed": n, **world_settings}``: the CLI's --faults and the admin route share this."""
         settings = dict(body)
-        actions = settings.pop("actions", {})
+        plan = validate_plan(settings.pop("actions", {}) or {})
         seed = settings.pop("seed", None)
-        self.faults.set_plan(actions, None if seed is None else int(seed))
+        # Everything is checked before anything changes: the world validates its settings as a whole.
         if settings:
             self.world.configure(**settings)
+        self.faults.set_plan(plan, None if seed is None else int(seed))
 
     async def delete_faults(self, request: web.Request) -> web.Response:
         self.faults.clear()
