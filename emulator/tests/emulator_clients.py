@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import json
 from typing import Any, Mapping
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import RpcRequest
 
 from ecs_emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator
-from ecs_emulator.auth import AccessKey, sign_v1, sign_v3
+from ecs_emulator.auth import AccessKey, sign_v1, sign_v3, v1_signature, v1_string_to_sign
 
 REGION = "cn-hangzhou"
 DEFAULT_KEY = AccessKey(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
@@ -86,3 +87,31 @@ def v1_request(emu: Emulator, action: str, params: Mapping[str, str], key: Acces
     signed = sign_v1(key, action, params)
     status, _, body = raw_request(emu, "POST", "/?" + urlencode(signed))
     return status, json.loads(body)
+
+
+def resign_v1(signed: Mapping[str, str], key: AccessKey = DEFAULT_KEY, **changes: str) -> dict[str, str]:
+    """A v1 parameter set with ``changes`` applied and signed again: for the fields sign_v1 fills in itself."""
+    params = {name: value for name, value in signed.items() if name != "Signature"} | changes
+    params["Signature"] = v1_signature(key, v1_string_to_sign("POST", params))
+    return params
+
+
+def small_fleet(count: int, region: str = REGION) -> dict[str, Any]:
+    """``count`` running pay-as-you-go instances named test-001... in one region."""
+    instance = {"count": count, "name": "test-{n:03d}", "status": "Running", "tags": {"suite": "emulator"}}
+    return {"regions": {region: {"instances": [instance]}}}
+
+
+def send_bytes(emu: Emulator, method: str, target: bytes, headers: Mapping[str, str | bytes], body: bytes = b"") -> tuple[int, bytes]:
+    """An HTTP/1.1 request written byte for byte, for what http.client refuses to send; (status, body)."""
+    lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: " + emu.endpoint.encode(), b"Connection: close"]
+    for name, value in headers.items():
+        lines.append(name.encode() + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")))
+    lines.append(b"Content-Length: " + str(len(body)).encode())
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=30) as connection:
+        connection.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), payload

@@ -15,7 +15,7 @@ from alibabacloud_ecs20140526 import models
 
 from ecs_emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator, EmulatorError
 from ecs_emulator.harness import PACKAGE_ROOT
-from emulator_clients import REGION, SECOND_KEY, ecs_client, key_spec, v3_request
+from emulator_clients import REGION, SECOND_KEY, ecs_client, key_spec, small_fleet, v3_request
 
 
 def describe(emu: Emulator, region: str = REGION) -> None:
@@ -115,8 +115,6 @@ def test_configure_reaches_the_world_and_the_server(emu: Emulator) -> None:
 
 
 def test_load_fleet_from_a_dict_and_from_a_file(emu: Emulator, tmp_path: Path) -> None:
-    from emulator_clients import small_fleet
-
     emu.load_fleet(small_fleet(3))
     assert len(emu.state(region=REGION)["regions"][REGION]["instances"]) == 3
     path = tmp_path / "fleet.yaml"
