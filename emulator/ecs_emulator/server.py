@@ -333,7 +333,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 @web.middleware
 async def _admin_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Admin routes answer ``{"error": ...}``: 400 for a bad body or a refused setting, 500 for a bug."""
+    """Admin routes answer ``{"error": ...}``: 400 for a bad body, setting or fleet file; 500 for a bug."""
     if not request.path.startswith(ADMIN_PREFIX + "/") and request.path != ADMIN_PREFIX:
         return await handler(request)
     try:
@@ -342,7 +342,7 @@ async def _admin_errors(request: web.Request, handler: Callable[[web.Request], A
         raise
     except ApiError as error:
         return json_response({"error": error.message, "code": error.code}, error.status)
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, OSError) as error:
         return json_response({"error": f"{type(error).__name__}: {error}"}, 400)
     except Exception as error:  # noqa: BLE001 - report, keep serving
         log_traceback(f"admin {request.method} {request.path} failed")
