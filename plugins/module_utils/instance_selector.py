@@ -127,4 +127,3 @@ def select_instances(client: EcsClient, selection: InstanceSelection) -> Selecte
         return Selected(chosen, missing, unmatched)
     listed = client.paginate("DescribeInstances", selection.api_filters())
     return Selected([i for i in listed if selection.matches(i)], [], [])
-

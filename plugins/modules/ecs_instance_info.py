@@ -17,7 +17,7 @@ description:
   - Lists instances 100 to a call. Disks are listed per instance for up to 10 instances, and for
     larger selections once for the whole region, 500 to a call.
 author:
-  - alicloud_ecs.lifecycle contributors
+  - Alibaba Cloud ECS lifecycle maintainers (@alicloud-ecs)
 options:
   include_disks:
     description:

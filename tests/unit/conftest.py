@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+import tempfile
 import typing as t
 
 import pytest
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_COLLECTIONS = os.path.join(_REPO, ".work", "collections")
+# The same place scripts/lib.sh links the collection from: outside the work tree, keyed by its path.
+_COLLECTIONS = os.path.join(
+    tempfile.gettempdir(),
+    "alicloud-ecs-lifecycle-" + hashlib.sha256(_REPO.encode()).hexdigest()[:12],
+    "collections",
+)
 
 
 def _link_collection() -> None:

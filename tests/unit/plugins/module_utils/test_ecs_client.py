@@ -74,14 +74,14 @@ def test_retry_after_is_respected():
 
 def test_call_sends_region_and_returns_body(fake_transport):
     transport = fake_transport({"Instances": {"Instance": []}})
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     assert client.call("DescribeInstances", {"Status": "Running"}) == {"Instances": {"Instance": []}}
     assert transport.sent == [("DescribeInstances", {"Status": "Running", "RegionId": "cn-hangzhou"})]
 
 
 def test_call_without_region_for_regionless_actions(fake_transport):
     transport = fake_transport({})
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     client.call("DeleteInstance", {"InstanceId": "i-abc"}, regional=False)
     assert transport.sent == [("DeleteInstance", {"InstanceId": "i-abc"})]
 
@@ -135,11 +135,11 @@ def test_token_paging_follows_next_token(fake_transport):
         {"Instances": {"Instance": [{"InstanceId": "i-1"}, {"InstanceId": "i-2"}]}, "NextToken": "t2"},
         {"Instances": {"Instance": [{"InstanceId": "i-3"}]}, "NextToken": ""},
     )
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     ids = [i["InstanceId"] for i in client.paginate("DescribeInstances", {"Status": "Stopped"})]
     assert ids == ["i-1", "i-2", "i-3"]
-    assert [p.get("NextToken") for _, p in transport.sent] == [None, "t2"]
-    assert all(p["MaxResults"] == 100 for _, p in transport.sent)
+    assert [p.get("NextToken") for unused_action, p in transport.sent] == [None, "t2"]
+    assert all(p["MaxResults"] == 100 for unused_action, p in transport.sent)
 
 
 def test_page_number_paging_stops_at_total_count(fake_transport):
@@ -148,22 +148,22 @@ def test_page_number_paging_stops_at_total_count(fake_transport):
         {"EipAddresses": {"EipAddress": page}, "TotalCount": 150},
         {"EipAddresses": {"EipAddress": page[:50]}, "TotalCount": 150},
     )
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     assert len(list(client.paginate("DescribeEipAddresses"))) == 150
-    assert [p["PageNumber"] for _, p in transport.sent] == [1, 2]
+    assert [p["PageNumber"] for unused_action, p in transport.sent] == [1, 2]
 
 
 def test_page_number_paging_with_exact_multiple_makes_no_extra_call(fake_transport):
     page = [{"ImageId": f"m-{n}"} for n in range(100)]
     transport = fake_transport({"Images": {"Image": page}, "TotalCount": 100})
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     assert len(list(client.paginate("DescribeImages"))) == 100
     assert len(transport.sent) == 1
 
 
 def test_empty_list_shapes_are_tolerated(fake_transport):
     transport = fake_transport({"Instances": {"Instance": []}, "NextToken": ""}, {"Instances": ""})
-    client, _ = make_client(transport)
+    client = make_client(transport)[0]
     assert list(client.paginate("DescribeInstances")) == []
     assert list(client.paginate("DescribeInstances")) == []
 

@@ -102,7 +102,7 @@ def test_ids_are_looked_up_100_per_call():
     fake = FakeEcs([api_instance(i) for i in ids])
     selected = select_instances(client_for(fake), InstanceSelection(instance_ids=ids))
     assert len(selected.instances) == 250
-    assert [len(json.loads(p["InstanceIds"])) for _, p in fake.sent] == [100, 100, 50]
+    assert [len(json.loads(p["InstanceIds"])) for unused_action, p in fake.sent] == [100, 100, 50]
 
 
 def test_filters_are_sent_to_the_api_and_checked_again_locally():
@@ -110,7 +110,7 @@ def test_filters_are_sent_to_the_api_and_checked_again_locally():
     fake = FakeEcs([api_instance("i-a1", "batch-1", {"team": "retire"}), api_instance("i-a2", "web-1")])
     selected = select_instances(client_for(fake), InstanceSelection(tags={"team": "retire"}, name="batch-*"))
     assert [i["InstanceId"] for i in selected.instances] == ["i-a1"]
-    _, params = fake.sent[0]
+    params = fake.sent[0][1]
     assert params["Tag"] == [{"Key": "team", "Value": "retire"}]
     assert params["InstanceName"] == "batch-*"
 
@@ -125,7 +125,7 @@ def test_disks_per_instance_for_small_selections():
     fake = FakeEcs([], [disk("d-2", "i-a1"), disk("d-1", "i-a1", "system", "/dev/xvda"), disk("d-3", "i-zz")])
     found = disks_by_instance(client_for(fake), ["i-a1"])
     assert [d["DiskId"] for d in found["i-a1"]] == ["d-1", "d-2"]
-    assert [p.get("InstanceId") for _, p in fake.sent] == ["i-a1"]
+    assert [p.get("InstanceId") for unused_action, p in fake.sent] == ["i-a1"]
 
 
 def test_disks_by_region_listing_for_large_selections():
