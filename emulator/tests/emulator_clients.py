@@ -29,8 +29,8 @@ def key_spec(key: AccessKey) -> str:
     return ":".join(filter(None, [key.id, key.secret, key.security_token]))
 
 
-def ecs_client(emu: Emulator, key: AccessKey = DEFAULT_KEY, region: str = REGION) -> Client:
-    """The official v3 SDK client, pointed at the emulator."""
+def ecs_client(emu: Emulator, key: AccessKey = DEFAULT_KEY, region: str = REGION, signature_algorithm: str | None = None) -> Client:
+    """The official SDK client, pointed at the emulator; it signs v3 unless ``signature_algorithm="v2"``."""
     config = Config(
         access_key_id=key.id,
         access_key_secret=key.secret,
@@ -39,6 +39,7 @@ def ecs_client(emu: Emulator, key: AccessKey = DEFAULT_KEY, region: str = REGION
         protocol="http",
         region_id=region,
         read_timeout=30000,
+        signature_algorithm=signature_algorithm,
     )
     return Client(config)
 

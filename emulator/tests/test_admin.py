@@ -175,6 +175,23 @@ def test_cli_announces_its_address_and_stops_cleanly(signum: int) -> None:
         process.communicate()
 
 
+def test_cli_loads_a_fleet_file(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(json.dumps(small_fleet(4)))
+    process = serve("--fleet", str(fleet), "--latency-ms", "1", "--seed", "5", "--clock-speed", "2")
+    try:
+        address = process.stdout.readline().strip().removeprefix("listening on ")
+        with urllib.request.urlopen(f"{address}/_emulator/state?region={REGION}") as response:
+            assert len(json.loads(response.read())["regions"][REGION]["instances"]) == 4
+        with urllib.request.urlopen(f"{address}/_emulator/clock") as response:
+            assert json.loads(response.read())["speed"] == 2
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        process.communicate()
+
+
 def test_cli_refuses_a_malformed_access_key() -> None:
     process = serve("--access-key", "no-secret")
     _, stderr = process.communicate(timeout=20)

@@ -80,6 +80,13 @@ def test_v1_sdk_call_succeeds_and_protocol_params_are_not_recorded(emu: Emulator
     assert call["params"]["RegionId"] == REGION
 
 
+def test_the_new_sdk_with_v1_signatures_is_understood(emu: Emulator) -> None:
+    """``signature_algorithm='v2'`` makes the current SDK sign like the legacy one, with Action in both places."""
+    client = ecs_client(emu, signature_algorithm="v2")
+    assert client.describe_instances(models.DescribeInstancesRequest(region_id=REGION)).body.request_id
+    assert emu.calls()[0]["params"] == {"RegionId": REGION}
+
+
 def test_every_response_carries_the_request_id_header(emu: Emulator) -> None:
     headers = sign_v3(DEFAULT_KEY, "DescribeInstances", {"RegionId": REGION}, emu.endpoint)
     status, response_headers, body = raw_request(emu, "POST", "/?RegionId=" + REGION, headers)
