@@ -14,9 +14,9 @@ import hmac
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Mapping
 from urllib.parse import quote
 
 from multidict import CIMultiDictProxy

@@ -10,8 +10,9 @@ internal_error, drop, so the sum of the probabilities is the chance of any failu
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ApiError
 

@@ -16,8 +16,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from . import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 
@@ -225,7 +226,9 @@ class Emulator:
         """Move the virtual clock forward and let the world fire what fell due; returns the clock."""
         return self._admin("POST", "/clock", {"advance": seconds})
 
-    def set_faults(self, actions: dict[str, dict[str, float]] | None = None, seed: int | None = None, **world_settings: Any) -> dict[str, Any]:
+    def set_faults(
+        self, actions: dict[str, dict[str, float]] | None = None, seed: int | None = None, **world_settings: Any
+    ) -> dict[str, Any]:
         """Replace the fault plan (and reseed it); extra keyword arguments are world settings."""
         body: dict[str, Any] = {"actions": actions or {}, **world_settings}
         if seed is not None:

@@ -12,9 +12,10 @@ import json
 import sys
 import traceback
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -144,7 +145,7 @@ class EmulatorServer:
         params.update(signed.form)
         exchange.params = params
         headers = request.headers
-        exchange.action = params.get("Action") or headers.get("x-acs-action", "")
+        exchange.action = params.get("Action") or headers.get("x-acs-action") or ""
         exchange.access_key_id = claimed_key_id(signed, params)
         try:
             key = self.authenticator.authenticate(signed, params)
@@ -154,7 +155,7 @@ class EmulatorServer:
         action = exchange.action
         if not action:
             raise missing_parameter("Action")
-        version = params.get("Version") or headers.get("x-acs-version", "")
+        version = params.get("Version") or headers.get("x-acs-version") or ""
         if version != API_VERSION:
             raise ApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
         if action not in self.actions:

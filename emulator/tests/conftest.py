@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from emulator_clients import SESSION_KEYS, key_spec
+
 from ecs_emulator import Emulator
 
 

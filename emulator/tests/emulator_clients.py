@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import json
-from typing import Any, Mapping
+import socket
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from alibabacloud_ecs20140526.client import Client

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from alibabacloud_ecs20140526 import models
+from emulator_clients import REGION, SECOND_KEY, ecs_client, key_spec, small_fleet, v3_request
 
 from ecs_emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Emulator, EmulatorError
 from ecs_emulator.harness import PACKAGE_ROOT
-from emulator_clients import REGION, SECOND_KEY, ecs_client, key_spec, small_fleet, v3_request
 
 
 def describe(emu: Emulator, region: str = REGION) -> None:
@@ -37,7 +37,9 @@ def test_calls_are_recorded_in_order_with_their_fields(emu: Emulator) -> None:
     assert [first["seq"], second["seq"]] == [1, 2]
     assert first["action"] == "DescribeInstances" and second["action"] == "DescribeInstanceStatus"
     assert second["access_key_id"] == SECOND_KEY.id
-    assert set(first) == {"seq", "action", "region", "access_key_id", "params", "status", "code", "request_id", "time", "write", "reached_world"}
+    assert set(first) == {
+        "seq", "action", "region", "access_key_id", "params", "status", "code", "request_id", "time", "write", "reached_world"
+    }
     assert first["region"] == REGION and first["params"] == {"RegionId": REGION}
     assert first["time"] <= second["time"]
 

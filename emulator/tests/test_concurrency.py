@@ -6,9 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from alibabacloud_ecs20140526 import models
+from emulator_clients import REGION, ecs_client, small_fleet
 
 from ecs_emulator import Emulator
-from emulator_clients import REGION, ecs_client, small_fleet
 
 CLIENTS = 50
 ROUNDS = 8

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 
 from alibabacloud_ecs20140526 import models
+from emulator_clients import REGION, ecs_client, small_fleet
 
 from ecs_emulator import Emulator
-from emulator_clients import REGION, ecs_client, small_fleet
 
 WRITERS = 4
 

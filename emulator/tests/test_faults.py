@@ -6,10 +6,10 @@ import http.client
 
 import pytest
 from alibabacloud_ecs20140526 import models
+from emulator_clients import REGION, ecs_client, v3_request
 from Tea.exceptions import TeaException
 
 from ecs_emulator import Emulator, EmulatorError
-from emulator_clients import REGION, ecs_client, v3_request
 
 
 def describe(emu: Emulator) -> None:

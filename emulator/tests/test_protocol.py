@@ -11,10 +11,6 @@ from alibabacloud_ecs20140526 import models
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkecs.request.v20140526.DescribeInstancesRequest import DescribeInstancesRequest
 from aliyunsdkecs.request.v20140526.ModifyInstanceAttributeRequest import ModifyInstanceAttributeRequest
-from Tea.exceptions import TeaException
-
-from ecs_emulator import Emulator
-from ecs_emulator.auth import AccessKey, sign_v1, sign_v3
 from emulator_clients import (
     DEFAULT_KEY,
     REGION,
@@ -22,15 +18,21 @@ from emulator_clients import (
     ecs_client,
     legacy_call,
     raw_request,
-    send_bytes,
     resign_v1,
+    send_bytes,
     small_fleet,
     v1_request,
     v3_request,
 )
+from Tea.exceptions import TeaException
+
+from ecs_emulator import Emulator
+from ecs_emulator.auth import AccessKey, sign_v1, sign_v3
 
 ERROR_FIELDS = {"RequestId", "HostId", "Code", "Message", "Recommend"}
-PROTOCOL_PARAMS = {"Signature", "AccessKeyId", "SignatureNonce", "Timestamp", "SignatureMethod", "SignatureVersion", "Format", "Version", "Action"}
+PROTOCOL_PARAMS = {
+    "Signature", "AccessKeyId", "SignatureNonce", "Timestamp", "SignatureMethod", "SignatureVersion", "Format", "Version", "Action"
+}
 
 
 def sdk_describe(emu: Emulator, key: AccessKey = DEFAULT_KEY) -> dict:
