@@ -40,14 +40,16 @@ def _compile_pattern(text: str) -> Callable[[int], str] | str:
     """A function of n for a string with fields, or the string itself when it has none."""
     if "{" not in text and "}" not in text:
         return text
-    parts: list[str | tuple[list[tuple[str, int]], str]] = []
+    # Compiled to one str.format template: "batch-{n:05d}" -> "batch-{0:05d}", fed the computed values.
+    template: list[str] = []
+    fields: list[list[tuple[str, int]]] = []
     position = 0
     for match in _FIELD.finditer(text):
-        parts.append(text[position:match.start()])
+        template.append(_escape(text[position:match.start()]))
         position = match.end()
         token = match.group(0)
         if token in ("{{", "}}"):
-            parts.append(token[0])
+            template.append(token)
             continue
         expression, _, spec = match.group(1).partition(":")
         parsed = _EXPRESSION.match(expression)
@@ -60,37 +62,57 @@ def _compile_pattern(text: str) -> Callable[[int], str] | str:
             format(0, spec)
         except ValueError:
             raise FleetError(f"pattern {text!r}: bad format spec {spec!r}") from None
-        parts.append((operations, spec))
-    parts.append(text[position:])
-    if "{" in "".join(p for p in parts if isinstance(p, str) and p not in ("{", "}")):
+        template.append(f"{{{len(fields)}:{spec}}}")
+        fields.append(operations)
+    tail = text[position:]
+    if "{" in tail or "}" in tail:
         raise FleetError(f"pattern {text!r}: unbalanced braces")
+    template.append(tail)
+    compiled = "".join(template)
 
-    def render(n: int) -> str:
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = n
-            for op, number in part[0]:
-                value = _APPLY[op](value, number)
-            out.append(format(value, part[1]))
-        return "".join(out)
-    return render
+    def value(n: int, operations: list[tuple[str, int]]) -> int:
+        for op, number in operations:
+            n = _APPLY[op](n, number)
+        return n
+
+    return lambda n: compiled.format(*[value(n, operations) for operations in fields])
+
+
+def _escape(literal: str) -> str:
+    if "{" in literal or "}" in literal:
+        raise FleetError(f"pattern fragment {literal!r}: unbalanced braces")
+    return literal
 
 
 def _compile(template: Any) -> Callable[[int], Any]:
     """Pre-compile every string of an entry so rendering 100,000 copies is cheap."""
+    dynamic, value = _compile_node(template)
+    return value if dynamic else (lambda n: value)
+
+
+def _compile_node(template: Any) -> tuple[bool, Any]:
+    """(True, function of n) for a subtree with fields, (False, the subtree) for a constant one.
+
+    Constant subtrees are shared between the rendered copies: the builder only reads them.
+    """
     if isinstance(template, str):
         pattern = _compile_pattern(template)
-        return pattern if callable(pattern) else (lambda n, v=pattern: v)
+        return callable(pattern), pattern
     if isinstance(template, dict):
-        items = [(_compile(k), _compile(v)) for k, v in template.items()]
-        return lambda n: {k(n): v(n) for k, v in items}
+        items = [(_compile_node(k), _compile_node(v)) for k, v in template.items()]
+        if not any(kd or vd for (kd, _), (vd, _) in items):
+            return False, template
+        constant = {k: v for (kd, k), (vd, v) in items if not kd and not vd}
+        varying = [(k if kd else (lambda n, k=k: k), v if vd else (lambda n, v=v: v))
+                   for (kd, k), (vd, v) in items if kd or vd]
+        return True, lambda n: {**constant, **{k(n): v(n) for k, v in varying}}
     if isinstance(template, list):
-        elements = [_compile(v) for v in template]
-        return lambda n: [e(n) for e in elements]
-    return lambda n, v=template: v
+        elements = [_compile_node(v) for v in template]
+        if not any(d for d, _ in elements):
+            return False, template
+        renders = [e if d else (lambda n, e=e: e) for d, e in elements]
+        return True, lambda n: [r(n) for r in renders]
+    return False, template
 
 
 # ----------------------------------------------------------------- values

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, TypeVar
 
 PAY_AS_YOU_GO = "PostPaid"
@@ -164,7 +165,21 @@ KINDS: dict[str, type] = {
     "images": Image,
     "eips": Eip,
 }
-_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in KINDS.values()}
+FIELD_NAMES: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in KINDS.values()}
+_FIELDS = FIELD_NAMES
+_GETTERS = {cls: attrgetter(*names) for cls, names in FIELD_NAMES.items()}
+
+
+def values_of(resource: Any) -> tuple[Any, ...]:
+    """Every field in declaration order: the compact form the store persists."""
+    return _GETTERS[type(resource)](resource)
+
+
+def from_values(cls: type[R], names: list[str] | tuple[str, ...], values: list[Any] | tuple[Any, ...]) -> R:
+    """Rebuild a resource; ``names`` are the fields as saved, so a state file from an older layout still loads."""
+    if tuple(names) == FIELD_NAMES[cls]:
+        return cls(*values)
+    return from_record(cls, dict(zip(names, values)))
 
 
 def to_record(resource: Any) -> dict[str, Any]:

