@@ -108,7 +108,11 @@ class Emulator:
         fresh = not self.state_file or not os.path.exists(self.state_file) or os.path.getsize(self.state_file) == 0
         self._spawn()
         if self.fleet is not None and fresh:
-            self.load_fleet(self.fleet)
+            try:
+                self.load_fleet(self.fleet)
+            except BaseException:
+                self.kill()  # __exit__ will not run when __enter__ fails: leave no server behind
+                raise
         return self
 
     def _spawn(self) -> None:

@@ -224,3 +224,10 @@ def test_stop_kill_and_restart_keep_the_port() -> None:
         assert emu.port == port and emu.running
     finally:
         emu.stop()
+
+
+def test_a_fleet_that_cannot_load_leaves_no_server_behind() -> None:
+    emu = Emulator(fleet={"regions": {REGION: {"instances": [{"count": "many"}]}}})
+    with pytest.raises(EmulatorError, match="HTTP 400"):
+        emu.start()
+    assert not emu.running and emu.process is None
