@@ -10,14 +10,20 @@ import json
 import pytest
 from alibabacloud_ecs20140526 import models as ecs
 from alibabacloud_ecs20140526.client import Client
-from Tea.exceptions import TeaException
-
-from emulator_clients import ecs_client
-from world_support import (
-    BATCH_OLD_1, BATCH_OLD_2, BATCH_OLD_4, DB_PROD_1, DEMO, LOADTEST, REPORT_LEGACY, WEB_PROD_1, WEB_PROD_2,
-)
-
 from ecs_emulator import Emulator
+from emulator_clients import ecs_client
+from Tea.exceptions import TeaException
+from world_support import (
+    BATCH_OLD_1,
+    BATCH_OLD_2,
+    BATCH_OLD_4,
+    DB_PROD_1,
+    DEMO,
+    LOADTEST,
+    REPORT_LEGACY,
+    WEB_PROD_1,
+    WEB_PROD_2,
+)
 
 REGION = "cn-hangzhou"
 

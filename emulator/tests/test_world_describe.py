@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from world_support import (
-    BATCH_OLD_1, DB_PROD_1, HZ, REPORT_LEGACY, TAGS_1K, WEB_PROD_1, WEB_PROD_2, make_world, refused,
-)
-
 from ecs_emulator.world import World
+from world_support import (
+    BATCH_OLD_1,
+    DB_PROD_1,
+    HZ,
+    REPORT_LEGACY,
+    TAGS_1K,
+    WEB_PROD_1,
+    WEB_PROD_2,
+    make_world,
+    refused,
+)
 
 
 @pytest.fixture

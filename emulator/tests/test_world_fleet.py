@@ -6,12 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-
-from world_support import BATCH_OLD_1, DEMO, HZ, LOADTEST, TAGS_1K, make_world, refused
-
 from ecs_emulator.clock import VirtualClock
 from ecs_emulator.world import World
 from ecs_emulator.world.fleet import FleetError
+from world_support import BATCH_OLD_1, DEMO, HZ, LOADTEST, TAGS_1K, make_world, refused
 
 
 def test_demo_fleet_tells_its_story() -> None:

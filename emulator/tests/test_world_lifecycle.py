@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from world_support import (
-    BATCH_OLD_1, BATCH_OLD_4, CACHE_SUB_SH, DB_PROD_1, DEV_SANDBOX, HZ, LOADTEST, REPORT_LEGACY, WEB_PROD_1,
-    describe, make_world, refused,
-)
-
 from ecs_emulator.world import World
+from world_support import (
+    BATCH_OLD_1,
+    BATCH_OLD_4,
+    CACHE_SUB_SH,
+    DB_PROD_1,
+    DEV_SANDBOX,
+    HZ,
+    LOADTEST,
+    REPORT_LEGACY,
+    WEB_PROD_1,
+    describe,
+    make_world,
+    refused,
+)
 
 
 @pytest.fixture
@@ -21,7 +29,7 @@ def world() -> World:
 
 
 def at(world: World, seconds: float, *, with_seconds: bool = True) -> str:
-    moment = datetime.fromtimestamp(world.clock.now(), tz=timezone.utc) + timedelta(seconds=seconds)
+    moment = datetime.fromtimestamp(world.clock.now(), tz=UTC) + timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ" if with_seconds else "%Y-%m-%dT%H:%MZ")
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import pytest
-
-from world_support import (
-    BATCH_OLD_1, BATCH_OLD_2, BATCH_OLD_3, BATCH_OLD_4, DB_PROD_1, DEV_SANDBOX, HZ, LOADTEST, REPORT_LEGACY,
-    WEB_PROD_1, make_world, refused,
-)
-
 from ecs_emulator.world import World
+from world_support import (
+    BATCH_OLD_1,
+    BATCH_OLD_2,
+    BATCH_OLD_3,
+    BATCH_OLD_4,
+    DB_PROD_1,
+    DEV_SANDBOX,
+    HZ,
+    LOADTEST,
+    REPORT_LEGACY,
+    WEB_PROD_1,
+    make_world,
+    refused,
+)
 
 
 @pytest.fixture

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from world_support import BATCH_OLD_1, BATCH_OLD_2, BATCH_OLD_4, HZ, WEB_PROD_1, WEB_PROD_2, make_world, refused
-
 from ecs_emulator.world import World
+from world_support import (
+    BATCH_OLD_1,
+    BATCH_OLD_2,
+    BATCH_OLD_4,
+    HZ,
+    WEB_PROD_1,
+    WEB_PROD_2,
+    make_world,
+    refused,
+)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ecs_emulator.clock import VirtualClock
 from ecs_emulator.errors import ApiError
 from ecs_emulator.world import World

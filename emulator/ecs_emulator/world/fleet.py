@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
 from ecs_emulator.world.instances import schedule_instance_events
-from ecs_emulator.world.model import LOCAL_CATEGORIES, PAY_AS_YOU_GO, SUBSCRIPTION, Disk, Eip, Instance, Snapshot
+from ecs_emulator.world.model import (
+    LOCAL_CATEGORIES,
+    PAY_AS_YOU_GO,
+    SUBSCRIPTION,
+    Disk,
+    Eip,
+    Instance,
+    Snapshot,
+)
 from ecs_emulator.world.regions import RegionState
 from ecs_emulator.world.world import World
 
@@ -126,7 +134,7 @@ def fleet_time(value: Any, now: float, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=value.tzinfo or timezone.utc).timestamp()
+        return value.replace(tzinfo=value.tzinfo or UTC).timestamp()
     text = str(value).strip()
     if text == "now":
         return now
@@ -136,7 +144,7 @@ def fleet_time(value: Any, now: float, where: str) -> float | None:
         return now + sign * float(relative.group(2)) * _UNITS[relative.group(3)]
     for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, layout).replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(text, layout).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
     raise FleetError(f"{where}: {value!r} is not a time (use now, +2h, -30d or 2030-01-01T00:00:00Z)")

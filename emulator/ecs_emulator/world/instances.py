@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ecs_emulator.errors import ApiError, missing_parameter
 from ecs_emulator.world.model import (
-    NEVER_EXPIRES, PAY_AS_YOU_GO, SUBSCRIPTION, Instance, minute_time,
+    PAY_AS_YOU_GO,
+    SUBSCRIPTION,
+    Instance,
 )
 from ecs_emulator.world.paging import PagingRules, paginate
 from ecs_emulator.world.params import Params, stop_if_dry_run
@@ -308,7 +310,7 @@ def _parse_auto_release_time(text: str, now: float) -> float:
     if not _AUTO_RELEASE_FORMAT.match(text):
         raise malformed
     try:
-        moment = datetime.strptime(text[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc).timestamp()
+        moment = datetime.strptime(text[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise malformed from None
     # Seconds are dropped (rounded down to the minute); the bounds apply to the rounded time.

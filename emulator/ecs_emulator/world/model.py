@@ -7,7 +7,7 @@ operation modules. ``slots`` keeps 100,000 instances and their disks small in me
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -202,11 +202,11 @@ def minute_time(ts: float | None) -> str:
     """``yyyy-MM-ddTHH:mmZ`` as DescribeInstances shows CreationTime, ExpiredTime, AutoReleaseTime."""
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def second_time(ts: float | None) -> str:
     """``yyyy-MM-ddTHH:mm:ssZ`` as disks, snapshots and images show their times."""
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -37,7 +37,7 @@ def _validate(name: str, value: Any) -> Any:
             raise ValueError("fail_snapshot_disk_ids must be a list of disk ids")
         return list(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number")
+        raise ValueError(f"{name} must be a number")  # noqa: TRY004 - configure() promises ValueError
     if value < 0:
         raise ValueError(f"{name} must not be negative")
     if name == "snapshot_fail_rate" and value > 1:

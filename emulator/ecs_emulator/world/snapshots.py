@@ -13,7 +13,12 @@ from ecs_emulator.world.paging import PagingRules, paginate
 from ecs_emulator.world.params import Params, stop_if_dry_run
 from ecs_emulator.world.regions import RegionState
 from ecs_emulator.world.registry import operation
-from ecs_emulator.world.views import render_snapshot, render_snapshot_group, snapshot_group_status, snapshot_status
+from ecs_emulator.world.views import (
+    render_snapshot,
+    render_snapshot_group,
+    snapshot_group_status,
+    snapshot_status,
+)
 from ecs_emulator.world.world import World
 
 _SNAPSHOT_NAME = re.compile(r"^[^\W\d_][\w.:\-]{1,127}$")

@@ -72,7 +72,7 @@ class Store:
         try:
             if replace:
                 for table in ("resources", "released", "tokens", "meta"):
-                    db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                    db.execute(f"DELETE FROM {table}")
             upserts = [(kind, rid, region, marshal.dumps(rec)) for kind, rid, region, rec in changes.resources if rec is not None]
             deletes = [(kind, rid) for kind, rid, _, rec in changes.resources if rec is None]
             db.executemany("INSERT OR REPLACE INTO resources (kind, id, region, data) VALUES (?, ?, ?, ?)", upserts)

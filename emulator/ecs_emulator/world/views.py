@@ -9,8 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ecs_emulator.world.model import (
-    KINDS, NEVER_EXPIRES, PAY_AS_YOU_GO, Disk, Eip, Image, Instance, Snapshot, SnapshotGroup, minute_time,
-    second_time, to_record,
+    KINDS,
+    NEVER_EXPIRES,
+    PAY_AS_YOU_GO,
+    Disk,
+    Eip,
+    Image,
+    Instance,
+    Snapshot,
+    SnapshotGroup,
+    minute_time,
+    second_time,
+    to_record,
 )
 
 if TYPE_CHECKING:

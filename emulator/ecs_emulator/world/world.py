@@ -13,10 +13,23 @@ from typing import Any
 from ecs_emulator.clock import VirtualClock
 from ecs_emulator.errors import ApiError
 from ecs_emulator.world.events import EventQueue
-from ecs_emulator.world.model import FIELD_NAMES, KINDS, Instance, from_values, second_time, values_of
+from ecs_emulator.world.model import (
+    FIELD_NAMES,
+    KINDS,
+    Instance,
+    from_values,
+    second_time,
+    values_of,
+)
 from ecs_emulator.world.params import Params
+from ecs_emulator.world.regions import (
+    STANDARD_REGIONS,
+    RegionInfo,
+    RegionState,
+    custom_region,
+    unknown_region,
+)
 from ecs_emulator.world.registry import EVENT_HANDLERS, OPERATIONS, Operation
-from ecs_emulator.world.regions import STANDARD_REGIONS, RegionInfo, RegionState, custom_region, unknown_region
 from ecs_emulator.world.settings import Settings
 from ecs_emulator.world.store import Changes, Store
 
