@@ -195,3 +195,32 @@ def test_waiter_timeout_says_what_is_pending():
     assert "2 of 3 still pending: i-b, i-c" in message
     assert raised.value.result == {"pending": ["i-b", "i-c"]}
     assert time.now <= 30
+
+
+def test_run_concurrently_keeps_order_and_separates_failures():
+    import threading
+
+    from ansible_collections.alicloud_ecs.lifecycle.plugins.module_utils.concurrency import run_concurrently
+    from ansible_collections.alicloud_ecs.lifecycle.plugins.module_utils.errors import EcsError
+
+    in_flight = []
+    peak = []
+    lock = threading.Lock()
+
+    def work(n):
+        with lock:
+            in_flight.append(n)
+            peak.append(len(in_flight))
+        try:
+            if n % 5 == 0:
+                raise EcsError(f"refused {n}")
+            return n * 2
+        finally:
+            with lock:
+                in_flight.remove(n)
+
+    outcome = run_concurrently(work, list(range(1, 21)), workers=3)
+    assert [n for n, unused in outcome.done] == [n for n in range(1, 21) if n % 5]
+    assert all(result == n * 2 for n, result in outcome.done)
+    assert [(n, str(e)) for n, e in outcome.failed] == [(n, f"refused {n}") for n in (5, 10, 15, 20)]
+    assert max(peak) <= 3
