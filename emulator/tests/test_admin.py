@@ -231,3 +231,13 @@ def test_a_fleet_that_cannot_load_leaves_no_server_behind() -> None:
     with pytest.raises(EmulatorError, match="HTTP 400"):
         emu.start()
     assert not emu.running and emu.process is None
+
+
+def test_reset_and_new_fleet_restore_default_settings(emu: Emulator) -> None:
+    defaults = emu.state()["settings"]
+    emu.set_faults(actions={}, snapshot_fail_rate=0.5, release_lag_seconds=9)
+    emu.reset()
+    assert emu.state()["settings"] == defaults
+    emu.set_faults(actions={}, snapshot_fail_rate=0.5)
+    emu.load_fleet({"regions": {"cn-hangzhou": {"instances": []}}})
+    assert emu.state()["settings"] == defaults

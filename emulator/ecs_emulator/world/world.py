@@ -223,6 +223,9 @@ class World:
             self.regions.setdefault(info.region_id, RegionState(info))
 
     def _clear(self) -> None:
+        # A reset or a new fleet starts from the default settings: nothing a previous test or
+        # fleet configured (a snapshot failure rate, say) may leak into the next world.
+        self.settings = Settings()
         self.regions.clear()
         self.events.clear()
         self.released.clear()
