@@ -18,7 +18,8 @@ import yaml
 
 from ecs_emulator import Emulator
 
-REPO = Path(__file__).resolve().parents[2]
+from collection_link import COLLECTIONS, REPO
+
 EXAMPLES = REPO / "emulator" / "examples"
 REGION = "cn-hangzhou"
 
@@ -54,6 +55,8 @@ class Testbed:
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
             # The modules run with the test's Python, which has the SDK, wherever localhost is named.
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            # pytest-ansible points this at a tree of its own; the tests want the work tree.
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
             "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
             "ANSIBLE_LOAD_CALLBACK_PLUGINS": "true",  # ad hoc runs load callbacks only when told
         })
@@ -76,13 +79,16 @@ class Testbed:
         return self._run(command)
 
     def playbook(self, plays: t.Union[str, t.List[t.Dict[str, t.Any]]], check: bool = False,
-                 extra_vars: t.Optional[t.Dict[str, t.Any]] = None, verbosity: int = 0) -> AnsibleRun:
-        """Run a playbook (a path, or plays to write to one) with ``ansible-playbook``."""
+                 extra_vars: t.Optional[t.Dict[str, t.Any]] = None, verbosity: int = 0,
+                 inventory: str = "localhost,") -> AnsibleRun:
+        """Run a playbook (a path, a collection playbook's FQCN, or plays to write to one) with ``ansible-playbook``."""
         if isinstance(plays, list):
             path = self.tmp_path / "playbook.yml"
             path.write_text(yaml.safe_dump(plays, sort_keys=False))
             plays = str(path)
-        command = ["ansible-playbook", "-i", "localhost,", "-c", "local", plays]
+        command = ["ansible-playbook", "-i", inventory, plays]
+        if inventory == "localhost,":
+            command += ["-c", "local"]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
         if check:

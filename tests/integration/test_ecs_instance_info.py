@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from collection_link import REPO
+
 import pytest
 
 PRODUCTION = ["i-bpwebprod1000000001", "i-bpwebprod2000000002", "i-bpdbprod10000000001"]
@@ -155,3 +157,18 @@ def test_secrets_are_never_printed(ecs):
     for text in (run.stdout, run.stderr, str(run.result), verbose.stdout, verbose.stderr):
         assert secret not in text
         assert "sts-token-value" not in text
+
+
+def test_fleet_report_runbook_fans_out_over_regions(ecs):
+    ecs.load("demo")
+    ecs.env.pop("ALIBABA_CLOUD_REGION_ID")  # each inventory host is its region
+    run = ecs.playbook("alicloud_ecs.lifecycle.fleet_report", inventory=str(REPO / "inventory" / "demo.yml"))
+    assert run.rc == 0, run.stdout + run.stderr
+    lines = {entry["host"]: entry["result"]["msg"] for entry in run.tasks if entry["task"] == "Show one line per instance"}
+    assert set(lines) == {"cn-hangzhou", "cn-shanghai"}
+    for region, shown in lines.items():
+        names = sorted(line.split()[0] for line in shown)
+        assert names == sorted(i["name"] for i in ecs.instances(region).values())
+    web1 = next(line for line in lines["cn-hangzhou"] if line.startswith("web-prod-1 "))
+    assert "protected" in web1.split() and "EIP 47.96.10.11" in web1
+    assert ecs.write_calls() == []
