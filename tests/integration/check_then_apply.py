@@ -1,0 +1,52 @@
+"""The amazon.aws rhythm for a module that changes things: check mode, then for real, then again.
+
+Check mode must predict the change and write nothing; the real run must make the predicted change;
+the rerun must find nothing to do and write nothing.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+
+class Converged(t.NamedTuple):
+    check: t.Any  # AnsibleRun of each step
+    real: t.Any
+    again: t.Any
+    writes: t.List[t.Dict[str, t.Any]]  # the write calls the real run made
+
+
+def check_then_apply(ecs: t.Any, module: str, **args: t.Any) -> Converged:
+    ecs.emu.clear_calls()
+    check = ecs.module(module, check=True, diff=True, **args)
+    assert check.rc == 0, check.stdout + check.stderr
+    assert ecs.write_calls() == [], "check mode wrote"
+
+    real = ecs.module(module, diff=True, **args)
+    assert real.rc == 0, real.stdout + real.stderr
+    assert real.result["changed"] == check.result["changed"]
+    assert sorted(real.result["changed_instances"]) == sorted(check.result["changed_instances"])
+    assert real.result["diff"] == check.result["diff"]
+    writes = ecs.write_calls()
+    assert all(call["status"] == 200 for call in writes), writes
+    assert sorted(call["params"]["InstanceId"] for call in writes) == sorted(real.result["changed_instances"])
+
+    ecs.emu.clear_calls()
+    again = ecs.module(module, **args)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert again.result["changed"] is False
+    assert again.result["changed_instances"] == []
+    assert ecs.write_calls() == [], "the rerun wrote"
+    return Converged(check, real, again, writes)
+
+
+def refused_with_nothing_written(ecs: t.Any, module: str, **args: t.Any) -> t.Dict[str, t.Any]:
+    """A run that must fail before any write, in check mode and for real alike; returns the real result."""
+    ecs.emu.clear_calls()
+    for check in (True, False):
+        run = ecs.module(module, check=check, **args)
+        assert run.rc != 0, run.stdout
+        assert run.tasks[-1]["status"] == "failed"
+        assert run.result["changed"] is False
+    assert ecs.write_calls() == []
+    return run.result
