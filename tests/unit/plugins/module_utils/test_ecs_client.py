@@ -61,7 +61,7 @@ def test_backoff_is_jittered_exponential_and_capped():
     policy = RetryPolicy(retries=20, base_delay=1.0, max_delay=8.0, rng=random.Random(7))
     for retry_number in range(1, 12):
         ceiling = min(8.0, 2 ** (retry_number - 1))
-        drawn = [policy.delay(retry_number) for _ in range(200)]
+        drawn = [policy.delay(retry_number) for unused in range(200)]
         assert all(0 <= d <= ceiling for d in drawn)
         # jitter: the draws spread over the range instead of repeating one value
         assert max(drawn) - min(drawn) > ceiling / 2
@@ -96,7 +96,7 @@ def test_call_retries_throttling_and_connection_errors(fake_transport):
 
 
 def test_call_gives_up_after_its_retries_with_rendered_error(fake_transport):
-    transport = fake_transport(*[throttled() for _ in range(4)])
+    transport = fake_transport(*[throttled()] * 4)
     client, clock = make_client(transport, retries=3)
     with pytest.raises(EcsApiError) as raised:
         client.call("DescribeInstances")
@@ -107,7 +107,7 @@ def test_call_gives_up_after_its_retries_with_rendered_error(fake_transport):
 
 
 def test_call_gives_up_when_time_budget_is_spent(fake_transport):
-    transport = fake_transport(*[throttled() for _ in range(50)])
+    transport = fake_transport(*[throttled()] * 50)
     client, clock = make_client(transport, retries=50, max_elapsed=5.0)
     with pytest.raises(EcsApiError):
         client.call("DescribeInstances")
