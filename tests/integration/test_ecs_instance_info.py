@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from collection_link import REPO
@@ -172,3 +173,44 @@ def test_fleet_report_runbook_fans_out_over_regions(ecs):
     web1 = next(line for line in lines["cn-hangzhou"] if line.startswith("web-prod-1 "))
     assert "protected" in web1.split() and "EIP 47.96.10.11" in web1
     assert ecs.write_calls() == []
+
+
+def _aliyun_cli_profiles(ecs, current):
+    """An aliyun CLI config in a private HOME, with the emulator's key and a wrong one; no keys in the environment."""
+    home = ecs.tmp_path / "home"
+    (home / ".aliyun").mkdir(parents=True)
+    (home / ".aliyun" / "config.json").write_text(json.dumps({"current": current, "profiles": [
+        {"name": "emulator", "mode": "AK", "region_id": "cn-hangzhou",
+         "access_key_id": ecs.emu.access_key_id, "access_key_secret": ecs.emu.access_key_secret},
+        {"name": "stale", "mode": "AK", "region_id": "cn-hangzhou",
+         "access_key_id": "LTAI5tStaleKey0000000000", "access_key_secret": "stale"},
+    ]}))
+    ecs.env["HOME"] = str(home)
+    ecs.env.pop("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    ecs.env.pop("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    # Never reach for the instance metadata service from a test.
+    ecs.env["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
+
+
+def test_named_aliyun_cli_profile_supplies_the_credentials(ecs):
+    ecs.load("demo")
+    _aliyun_cli_profiles(ecs, current="stale")
+    run = ecs.module("ecs_instance_info", name="web-*", include_disks=False, profile="emulator")
+    assert run.rc == 0, run.stdout + run.stderr
+    assert {c["access_key_id"] for c in ecs.calls()} == {ecs.emu.access_key_id}
+
+
+def test_default_credential_chain_is_used_without_keys(ecs):
+    ecs.load("demo")
+    _aliyun_cli_profiles(ecs, current="emulator")
+    run = ecs.module("ecs_instance_info", name="web-*", include_disks=False)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert {c["access_key_id"] for c in ecs.calls()} == {ecs.emu.access_key_id}
+
+
+def test_a_profile_with_a_stale_key_fails_clearly(ecs):
+    ecs.load("demo")
+    _aliyun_cli_profiles(ecs, current="emulator")
+    run = ecs.module("ecs_instance_info", name="web-*", profile="stale")
+    assert run.rc != 0
+    assert run.result["msg"].startswith("DescribeInstances failed: InvalidAccessKeyId.NotFound: ")
