@@ -237,8 +237,7 @@ class Release:
             try:
                 self.wait_polls = wait_until_released(self.client, self.released, self.wait_timeout, self.selection)
             except WaitTimeout as error:
-                raise self._failed(error, error.message) from None
-            self.actions.append(f"waited for {len(self.released)} instances to be gone")
+                raise self._failed(error, f"Released {len(self.released)} instances, but: {error.message}") from None
 
     # Before the release: every step waits for the last, since each needs the state the last one makes.
 
@@ -329,8 +328,10 @@ class Release:
         for batch, (released, absent) in outcome.done:
             self.released.extend(released)
             self.already_absent.extend(absent)
-            flags = [name for name, on in (("Force", batch.force), ("TerminateSubscription", batch.terminate_subscription)) if on]
-            self.actions.append(f"released {len(released)} instances" + (f" with {', '.join(flags)}" if flags else ""))
+            if released:
+                flags = [name for name, on in (("Force", batch.force),
+                                               ("TerminateSubscription", batch.terminate_subscription)) if on]
+                self.actions.append(f"released {len(released)} instances" + (f" with {', '.join(flags)}" if flags else ""))
         if outcome.failed:
             errors = [dict(getattr(error, "result", {}).get("error") or {"message": error.message},
                            instance_ids=batch.instance_ids) for batch, error in outcome.failed]
@@ -345,12 +346,12 @@ class Release:
         result = self.result()
         result.update(error.result)
         result.update(extra)
-        result["changed"] = bool(self.actions)
         return ReleaseFailed(message, result)
 
     def result(self) -> Record:
         released = [i for i in self.plan.instance_ids if i in set(self.released)]
         return {
+            "changed": bool(self.actions),
             "released": released,
             "not_released": [i for i in self.plan.instance_ids
                              if i not in set(self.released) | set(self.already_absent)],
