@@ -306,10 +306,11 @@ class Release:
                 raise
         # One id of the batch is gone already (released since the plan was made), and ECS refuses the
         # whole call for it: release the rest one by one, so each gone id answers for itself.
+        # Their tokens differ from a batch of one's, so a call a past run made cannot answer for them.
         released, absent = [], []
         for instance_id in batch.instance_ids:
             try:
-                self._delete_call([instance_id], batch)
+                self._delete_call([instance_id], batch, one_by_one=True)
                 released.append(instance_id)
             except EcsApiError as error:
                 if error.code != _NOT_FOUND:
@@ -317,11 +318,10 @@ class Release:
                 absent.append(instance_id)
         return released, absent
 
-    def _delete_call(self, instance_ids: t.List[str], batch: DeleteBatch) -> None:
+    def _delete_call(self, instance_ids: t.List[str], batch: DeleteBatch, one_by_one: bool = False) -> None:
         flags = {"Force": batch.force, "TerminateSubscription": batch.terminate_subscription}
-        self.client.call("DeleteInstances", dict(
-            flags, InstanceId=instance_ids,
-            ClientToken=client_token(self.client.region, "DeleteInstances", instance_ids, **flags)))
+        token = client_token(self.client.region, "DeleteInstances", instance_ids, one_by_one=one_by_one, **flags)
+        self.client.call("DeleteInstances", dict(flags, InstanceId=instance_ids, ClientToken=token))
 
     def _release(self) -> None:
         outcome = run_concurrently(self._delete, delete_batches(self.plan), DELETE_WORKERS)
