@@ -161,7 +161,7 @@ def apply_instance_plan(module: AnsibleModule, client: EcsClient, planner: Plann
     if not module.check_mode:
         outcome = run_concurrently(lambda entry: writer(client, entry), changes)
         failed = outcome.failed
-    failed_ids = {entry.instance_id for entry, _ in failed}
+    failed_ids = {entry.instance_id for entry, _error in failed}
     done = [e for e in changes if e.instance_id not in failed_ids]
 
     result: t.Dict[str, t.Any] = {
@@ -191,4 +191,5 @@ def _report_failure(entry: PlannedInstance, error: EcsError) -> t.Dict[str, t.An
 def _failure_message(failed: t.Sequence[t.Tuple[PlannedInstance, EcsError]], planned: int) -> str:
     first = failed[0][1].message
     return (f"{len(failed)} of {planned} planned changes failed "
-            f"({name_ids([e.instance_id for e, _ in failed])}); the others were made. First error: {first}")
+            f"({name_ids([entry.instance_id for entry, _error in failed])}); the others were made. "
+            f"First error: {first}")

@@ -13,10 +13,10 @@ description:
     or cancels a schedule, without the console.
   - Auto-release applies to pay-as-you-go instances only. With O(state=present), subscription instances
     in the selection fail the task before any change, listing them. With O(state=absent) they are left
-    alone and listed in RV(skipped_instances): there is nothing to cancel.
+    alone and listed in RV(skipped_instances), as there is nothing to cancel.
   - B(Release protection does not stop a scheduled release.) With O(state=present), instances with
     release protection on fail the task before any change, listing them, unless O(allow_protected=true).
-  - The API keeps whole minutes: times are converted to UTC and rounded down to the minute. A time less
+  - The API keeps whole minutes, so times are converted to UTC and rounded down to the minute. A time less
     than 30 minutes or more than 3 years ahead fails before any change, naming the option and the UTC
     time it came to.
   - Reads the instances 100 to a call, then makes one C(ModifyInstanceAutoReleaseTime) call per instance

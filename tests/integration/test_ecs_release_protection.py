@@ -33,9 +33,9 @@ def test_enable_skips_subscriptions_and_warns_that_protection_does_not_stop_a_sc
     for result in (run.check.result, run.real.result):
         assert result["changed"] is True
         assert sorted(result["changed_instances"]) == [APP1, APP3]
-        assert result["skipped_instances"] == [{"id": DB1, "name": "db-1", "reason":
-                                      "subscription instance: release protection applies to pay-as-you-go "
-                                      "instances only"}]
+        assert result["skipped_instances"] == [{
+            "id": DB1, "name": "db-1",
+            "reason": "subscription instance: release protection applies to pay-as-you-go instances only"}]
         assert [i["id"] for i in result["auto_release_scheduled"]] == [APP3]
         assert result["auto_release_scheduled"][0]["auto_release_time"].endswith(":00Z")
         assert result["diff"] == {

@@ -248,9 +248,9 @@ def test_apply_writes_one_call_per_change():
     assert ecs.writes() == [("ModifyInstanceAttribute", {"InstanceId": "i-aa", "DeletionProtection": True,
                                                          "RegionId": "cn-hangzhou"})]
     assert result["changed"] is True and result["changed_instances"] == ["i-aa"]
-    assert result["skipped_instances"] == [
-        {"id": "i-cc", "name": "i-cc", "reason": "subscription instance: release protection applies to "
-                                               "pay-as-you-go instances only"}]
+    assert result["skipped_instances"] == [{
+        "id": "i-cc", "name": "i-cc",
+        "reason": "subscription instance: release protection applies to pay-as-you-go instances only"}]
     assert result["diff"]["after"] == {"i-aa": {"deletion_protection": True}}
     assert [i["changed"] for i in result["instances"]] == [True, False, False]
     assert len(module.warnings) == 1
@@ -305,7 +305,7 @@ def test_auto_release_writer_sends_the_time_or_nothing_to_cancel():
     result = apply_instance_plan(FakeModule(instance_ids=["i-aa", "i-bb"]), client_for(ecs),
                                  lambda i: auto_release_plan(i, None), write_auto_release)
     assert result["changed_instances"] == ["i-bb"]
-    assert [params for _, params in ecs.writes()] == [
+    assert [params for action, params in ecs.writes()] == [
         {"InstanceId": "i-aa", "AutoReleaseTime": "2026-11-28T00:00:00Z", "RegionId": "cn-hangzhou"},
         {"InstanceId": "i-bb", "RegionId": "cn-hangzhou"},
     ]
