@@ -112,8 +112,8 @@ class BackupOptions(t.NamedTuple):
                    tags, bool(params.get("wait", True)), timeout)
 
     def api_tags(self) -> t.List[t.Dict[str, str]]:
-        return [{"Key": RUN_TAG, "Value": self.run_id}] + [{"Key": k, "Value": v}
-                                                            for k, v in self.snapshot_tags.items()]
+        given = [{"Key": k, "Value": v} for k, v in self.snapshot_tags.items()]
+        return [{"Key": RUN_TAG, "Value": self.run_id}] + given
 
     def client_token(self, action: str, key: str, attempt: int) -> str:
         """Stable across reruns of the same run, different for each attempt after a failure; 64 ASCII at most."""
@@ -343,7 +343,7 @@ class SnapshotRun:
                 backup.group_error = error.message
                 for disk in backup.disks:
                     disk.error = backup.group_error
-            self._read_new_groups([b for b, _ in outcome.done])
+            self._read_new_groups([done[0] for done in outcome.done])
             return
         disks = [d for b in self.backups for d in b.needs_snapshot(False)]
         outcome = run_concurrently(self._create_snapshot, disks)
