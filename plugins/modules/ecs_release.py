@@ -195,6 +195,11 @@ refusals:
       type: list
       elements: str
       sample: ["i-bp1example0000001"]
+selected_count:
+  description: How many instances O(tags) and O(name) selected, when that is more than O(max_instances).
+  returned: when the selection is over O(max_instances)
+  type: int
+  sample: 1000
 actions:
   description: The writes made, in order, in words.
   returned: success, or a failure after a write

@@ -71,7 +71,9 @@ class Testbed:
 
     def module(self, module: str, check: bool = False, diff: bool = False, **args: t.Any) -> AnsibleRun:
         """Run ``alicloud_ecs.lifecycle.<module>`` ad hoc with ``ansible``, and return its JSON result."""
-        command = ["ansible", "localhost", "-m", f"alicloud_ecs.lifecycle.{module}", "-a", json.dumps(args)]
+        command = ["ansible", "localhost", "-m", f"alicloud_ecs.lifecycle.{module}"]
+        if args:  # "-a {}" would be taken as raw parameters
+            command += ["-a", json.dumps(args)]
         if check:
             command.append("--check")
         if diff:
