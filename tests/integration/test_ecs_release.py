@@ -6,8 +6,6 @@ release. Every refusal is asserted to have made no write call at all.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from check_then_apply import refused_with_nothing_written
@@ -105,7 +103,7 @@ def test_running_instances(ecs, choice):
         assert result["released"] == [] and sorted(result["not_released"]) == sorted([BATCH_OLD_1, BATCH_OLD_4])
         assert BATCH_OLD_4 in ecs.instances() and BATCH_OLD_1 in ecs.instances()
         return
-    check, real, _ = check_release_rerun(ecs, [BATCH_OLD_1, BATCH_OLD_4], **args)
+    check, real, _again = check_release_rerun(ecs, [BATCH_OLD_1, BATCH_OLD_4], **args)
     plan = {p["instance_id"]: p for p in real.result["release_plan"]}
     # The rerun cleared the log; what the real run sent is in its actions and in the released log.
     if choice == "stop":
@@ -124,7 +122,7 @@ def test_stop_sends_stop_instances_then_a_plain_release(ecs):
     run = ecs.module("ecs_release", instance_ids=[BATCH_OLD_1, BATCH_OLD_4], running_instances="stop")
     assert run.rc == 0, run.stdout
     writes = [(c["action"], c["params"]) for c in ecs.write_calls()]
-    assert [a for a, _ in writes] == ["StopInstances", "DeleteInstances"]
+    assert [action for action, _params in writes] == ["StopInstances", "DeleteInstances"]
     assert writes[0][1]["InstanceId.1"] == BATCH_OLD_4 and "InstanceId.2" not in writes[0][1]
     assert writes[1][1]["Force"].lower() == "false"
     assert deleted_ids(ecs.write_calls()[1]) == sorted([BATCH_OLD_1, BATCH_OLD_4])
@@ -169,7 +167,7 @@ def test_convert_to_postpaid_switches_waits_then_releases(ecs):
     ecs.load("demo")
     ecs.emu.configure(charge_type_seconds=2)
     args = {"instance_ids": [DB_PROD], "running_instances": "force", "subscription_instances": "convert_to_postpaid"}
-    check, real, _ = check_release_rerun(ecs, [DB_PROD], **args)
+    check, real, _again = check_release_rerun(ecs, [DB_PROD], **args)
     assert check.result["release_plan"][0]["before_release"][0].startswith("switch to pay-as-you-go")
     assert real.result["actions"][0] == f"switched to pay-as-you-go: {DB_PROD}"
     (kept,) = real.result["still_billing"]["disks"]

@@ -71,7 +71,7 @@ def test_disk_and_snapshot_choices(ecs, options, kept_disks, kept_snapshots, dis
 
 def test_disk_choice_check_then_release_then_rerun(ecs):
     ecs.load(DISK_FLEET)
-    check, real, _ = check_release_rerun(ecs, [KEEPER], instance_ids=[KEEPER], data_disks="retain")
+    check, real, _again = check_release_rerun(ecs, [KEEPER], instance_ids=[KEEPER], data_disks="retain")
     assert check.result["still_billing"]["disks"] == real.result["still_billing"]["disks"]
     assert check.result["release_plan"][0]["before_release"] == [
         f"set DeleteWithInstance=false on {GOES} (ModifyDiskAttribute)"]
@@ -101,7 +101,7 @@ def test_retain_disk_ids_must_belong_to_the_selection(ecs):
 
 def test_retain_public_ip_converts_the_static_ip_to_an_eip_first(ecs):
     ecs.load(DISK_FLEET)
-    check, real, _ = check_release_rerun(ecs, [KEEPER], instance_ids=[KEEPER], retain_public_ip=True)
+    check, real, _again = check_release_rerun(ecs, [KEEPER], instance_ids=[KEEPER], retain_public_ip=True)
     assert check.result["still_billing"]["eips"][0]["ip_address"] == "47.96.40.41"
     assert check.result["still_billing"]["eips"][0]["allocation_id"] == ""  # not converted in check mode
     (eip,) = real.result["still_billing"]["eips"]
@@ -178,7 +178,7 @@ def test_wait_times_out_saying_what_is_still_listed_then_a_rerun_is_clean(ecs):
     assert run.result["msg"].startswith("Released 3 instances, but: ")
     assert sorted(run.result["pending"]) == ids
     assert sorted(run.result["released"]) == ids and run.result["not_released"] == []
-    assert len([c for c in ecs.calls("DescribeInstances")]) >= 3  # the selection, then at least two polls
+    assert len(ecs.calls("DescribeInstances")) >= 3  # the selection, then at least two polls
 
     # Still listed (as Stopped) during the lag. The rerun plans the same batch with the same options, so
     # the same ClientToken: ECS answers with its first answer and does nothing twice.

@@ -129,6 +129,6 @@ def test_disk_flags_are_set_before_the_release_and_only_where_they_differ():
                       "DeleteWithInstance": False, "DeleteAutoSnapshot": False}]}
     ecs = ScriptedEcs(["i-a"])
     release(ecs, [instance("i-a")], disks, data_disks="retain").apply(wait=False)
-    assert [action for action, _ in ecs.sent] == ["ModifyDiskAttribute", "DeleteInstances"]
+    assert [action for action, _params in ecs.sent] == ["ModifyDiskAttribute", "DeleteInstances"]
     assert ecs.calls("ModifyDiskAttribute") == [
         {"RegionId": "cn-hangzhou", "DiskIds": ["d-data"], "DeleteWithInstance": False}]
