@@ -151,7 +151,8 @@ def test_check_then_apply_then_again(ecs, tmp_path):
     }
     # Schedules are cancelled before protection is turned on (protection does not stop them).
     for instance in (BATCH, WEBSH):
-        cancelled = [c["seq"] for c in ecs.calls("ModifyInstanceAutoReleaseTime") if c["params"]["InstanceId"] == instance]
+        cancelled = [c["seq"] for c in ecs.calls("ModifyInstanceAutoReleaseTime")
+                     if c["params"]["InstanceId"] == instance]
         protected = [c["seq"] for c in ecs.calls("ModifyInstanceAttribute") if c["params"]["InstanceId"] == instance]
         assert len(cancelled) == len(protected) == 1 and cancelled[0] < protected[0], instance
 
@@ -217,7 +218,8 @@ def test_report_mode_leaves_the_schedules_and_lists_them(ecs, tmp_path):
         "ModifyInstanceAttribute": sorted((i, "True") for i in (WEB1, BATCH, WEBSH))}
     after = world(ecs)
     for instance in SCHEDULED:
-        assert after[instance]["auto_release_time"] == before[instance]["auto_release_time"] is not None
+        assert before[instance]["auto_release_time"] is not None
+        assert after[instance]["auto_release_time"] == before[instance]["auto_release_time"]
     assert after[OTHERPROD] == before[OTHERPROD]  # production, but not app=shop
     done = reports(run)
     assert set(done[HZ]["schedules_found"]) == {BATCH, GUARD} and done[HZ]["schedules_cancelled"] == {}
@@ -268,8 +270,8 @@ def test_demo_fleet_through_ansible_runner(ecs, tmp_path):
     hz = results[(HZ, "Show the report")]["harden_production_report"]
     # The demo's pay-as-you-go production is protected already and has no schedule; its subscriptions are
     # reported, and nothing is written to the API.
-    assert hz["protected"] == {} and set(hz["already_protected"]) == {"i-bpwebprod1000000001",
-                                                                     "i-bpwebprod2000000002"}
+    assert hz["protected"] == {}
+    assert set(hz["already_protected"]) == {"i-bpwebprod1000000001", "i-bpwebprod2000000002"}
     assert [s["id"] for s in hz["skipped"]] == ["i-bpdbprod10000000001"]
     sh = results[(SH, "Show the report")]["harden_production_report"]
     assert [s["id"] for s in sh["skipped"]] == ["i-ufcachesubsh0000001"]
