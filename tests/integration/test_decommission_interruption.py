@@ -1,0 +1,188 @@
+"""The decommission playbook killed (SIGKILL to its process group) at several points, then run again.
+
+The rerun must end in the same state as an uninterrupted run of the same fleet on a fresh world, with no
+duplicate snapshot and no second DeleteInstances call for an instance already released. The same holds for a
+run through a storm of throttling and ServiceUnavailable answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import typing as t
+
+import pytest
+
+from test_role_snapshot_then_release import (
+    INVENTORY,
+    PLAYBOOK,
+    RETIRE_HZ,
+    RUN_TAG,
+    assert_backed_up_before_release,
+    cloud_disks_by_instance,
+    decommission_vars,
+    delete_ids,
+    region_state,
+    released_instances,
+)
+
+REGION = "cn-hangzhou"
+SNAPSHOT_SECONDS = 4
+_BASELINE: t.Dict[str, t.Any] = {}
+
+
+def fresh_world(ecs: t.Any) -> None:
+    ecs.emu.reset()
+    ecs.load("demo")
+    ecs.emu.configure(snapshot_seconds=SNAPSHOT_SECONDS, status_seconds=1)
+
+
+def summary(ecs: t.Any, run_id: str) -> t.Dict[str, t.Any]:
+    """The region's state without what differs between two worlds of one fleet (new ids, times)."""
+    state = region_state(ecs, REGION)
+    run = [s for s in state["snapshots"].values() if s["tags"].get(RUN_TAG) == run_id]
+    return {
+        "instances": sorted(state["instances"]),
+        "released": released_instances(ecs, REGION),
+        "disks": sorted((d["size"], d["category"], d["type"], d["status"], d["instance_id"])
+                        for d in state["disks"].values()),
+        "run_snapshots": sorted((s["disk_size"], s["disk_type"], s["status"]) for s in run),
+        "other_snapshots": sorted((s["name"], s["status"]) for s in state["snapshots"].values()
+                                  if s["tags"].get(RUN_TAG) != run_id),
+        "eips": sorted((e["ip"], e["status"], e["instance_id"]) for e in state["eips"].values()),
+        "images": len(state["images"]),
+    }
+
+
+def playbook_env(ecs: t.Any) -> t.Dict[str, str]:
+    return dict(ecs.env, ECS_TEST_RESULTS=os.devnull)
+
+
+def command(extra_vars: t.Mapping[str, t.Any]) -> t.List[str]:
+    return ["ansible-playbook", "-i", INVENTORY, PLAYBOOK, "-e", json.dumps(dict(extra_vars, decommission_hosts=REGION))]
+
+
+def complete_run(ecs: t.Any, extra_vars: t.Mapping[str, t.Any]) -> subprocess.CompletedProcess:
+    done = subprocess.run(command(extra_vars), env=playbook_env(ecs), capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done
+
+
+def baseline(ecs: t.Any, tmp_path: t.Any) -> t.Dict[str, t.Any]:
+    """An uninterrupted run on a fresh world of the demo fleet, once per session; the world is fresh again after."""
+    if not _BASELINE:
+        fresh_world(ecs)
+        complete_run(ecs, decommission_vars(tmp_path / "baseline", run_id="CHG-9"))
+        _BASELINE.update(summary(ecs, "CHG-9"))
+        fresh_world(ecs)
+    return dict(_BASELINE)
+
+
+def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
+                reached: t.Callable[[t.List[t.Dict[str, t.Any]]], bool]) -> int:
+    """Start the playbook, SIGKILL its process group once the recorded calls show ``reached``; return that seq."""
+    process = subprocess.Popen(command(extra_vars), env=playbook_env(ecs), start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            calls = ecs.emu.calls()
+            if reached(calls):
+                # Freeze the world at this point: requests still in flight (a retry in the emulator's latency)
+                # are refused instead of landing after the kill, so the kill point is exact.
+                ecs.emu.set_faults(actions={"*": {"throttle": 1.0}})
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+                return calls[-1]["seq"] if calls else 0
+            if process.poll() is not None:
+                pytest.fail(f"the playbook ended (rc {process.returncode}) before the kill point was reached")
+            time.sleep(0.05)
+        pytest.fail("the kill point was not reached in time")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+    return 0
+
+
+def ok(calls: t.List[t.Dict[str, t.Any]], action: str) -> t.List[t.Dict[str, t.Any]]:
+    return [c for c in calls if c["action"] == action and c["status"] == 200]
+
+
+def after_some_snapshots(calls):
+    return 2 <= len(ok(calls, "CreateSnapshot")) < 8
+
+
+def mid_wait(calls):
+    return any(c["action"] == "DescribeSnapshots" and "SnapshotIds" in c["params"] for c in calls)
+
+
+def after_first_release_batch(calls):
+    """One DeleteInstances call went through while the other is being retried: a release half done."""
+    released = {i for c in ok(calls, "DeleteInstances") for i in delete_ids(c)}
+    return bool(released) and released != set(RETIRE_HZ)
+
+
+@pytest.mark.parametrize("point, reached, faults, seed", [
+    # CreateSnapshot throttled hard, so some snapshots are made and others are still being retried.
+    ("after some snapshots", after_some_snapshots, {"CreateSnapshot": {"throttle": 0.7}}, 5),
+    ("mid-wait", mid_wait, {}, 0),
+    # The expired subscription and the pay-as-you-go instances go in separate DeleteInstances calls; with half of
+    # them throttled (seed 1: the first call, not the second) and every call slowed, one call goes through while the other waits to be retried,
+    # and the kill lands there.
+    ("after the first release batch", after_first_release_batch,
+     {"DeleteInstances": {"throttle": 0.5, "latency_ms": 800}}, 1),
+])
+def test_killed_then_rerun_ends_as_an_uninterrupted_run(ecs, tmp_path, point, reached, faults, seed):
+    expected = baseline(ecs, tmp_path)
+    fresh_world(ecs)
+    disks = cloud_disks_by_instance(ecs, REGION)
+    extra = decommission_vars(tmp_path / "reports", run_id="CHG-9")
+    if faults:
+        ecs.emu.set_faults(actions=faults, seed=seed)
+    killed_at = killed_when(ecs, extra, reached)
+    time.sleep(1)  # let the emulator answer what it had received (refused, see killed_when)
+    ecs.emu.clear_faults()
+    before_rerun = ecs.emu.calls()
+    gone_before = set(released_instances(ecs, REGION))
+    snapshots_before = {s["id"] for s in region_state(ecs, REGION)["snapshots"].values()
+                        if s["tags"].get(RUN_TAG) == "CHG-9"}
+    if point != "after the first release batch":
+        assert gone_before == set(), point
+    else:
+        assert gone_before and gone_before != set(RETIRE_HZ), gone_before
+
+    complete_run(ecs, extra)
+    rerun = [c for c in ecs.emu.calls() if c["seq"] > before_rerun[-1]["seq"]] if before_rerun else ecs.emu.calls()
+    assert killed_at > 0
+    assert summary(ecs, "CHG-9") == expected
+    assert_backed_up_before_release(ecs, REGION, "CHG-9", disks, SNAPSHOT_SECONDS)
+    # No second release call for an instance already released, none twice in the rerun.
+    again = [i for c in rerun if c["action"] == "DeleteInstances" for i in delete_ids(c)]
+    assert not gone_before & set(again), (gone_before, again)
+    assert len(again) == len(set(again))
+    # Snapshots made before the kill were reused, not taken again.
+    made_again = {c["params"]["DiskId"] for c in ok(rerun, "CreateSnapshot")}
+    snapshotted = {s["disk_id"] for s in region_state(ecs, REGION)["snapshots"].values() if s["id"] in snapshots_before}
+    assert not made_again & snapshotted
+    report = json.loads((tmp_path / "reports" / f"CHG-9-{REGION}.json").read_text())
+    assert sorted(report["released"]) == sorted(RETIRE_HZ) and report["not_released"] == []
+
+
+def test_throttling_storm_ends_as_a_quiet_run(ecs, tmp_path):
+    expected = baseline(ecs, tmp_path)
+    fresh_world(ecs)
+    disks = cloud_disks_by_instance(ecs, REGION)
+    ecs.emu.set_faults(actions={"*": {"throttle": 0.2, "unavailable": 0.05}}, seed=7)
+    complete_run(ecs, decommission_vars(tmp_path / "reports", run_id="CHG-9"))
+    calls = ecs.emu.calls()
+    faulted = [c for c in calls if c["code"] in ("Throttling.User", "ServiceUnavailable")]
+    assert len(faulted) >= 5, "the storm did not happen"
+    assert summary(ecs, "CHG-9") == expected
+    assert_backed_up_before_release(ecs, REGION, "CHG-9", disks, SNAPSHOT_SECONDS)
+    released = [i for c in ok(calls, "DeleteInstances") for i in delete_ids(c)]
+    assert sorted(released) == sorted(RETIRE_HZ)
