@@ -268,15 +268,21 @@ def test_demo_fleet_through_ansible_runner(ecs, tmp_path):
             results[(data["host"], data["task"])] = data["res"]
     assert {host for host, _task in results} == {HZ, SH}
     hz = results[(HZ, "Show the report")]["harden_production_report"]
-    # The demo's pay-as-you-go production is protected already and has no schedule; its subscriptions are
-    # reported, and nothing is written to the API.
+    # Hangzhou's pay-as-you-go production is protected already and has no schedule: nothing to do there.
     assert hz["protected"] == {}
     assert set(hz["already_protected"]) == {"i-bpwebprod1000000001", "i-bpwebprod2000000002"}
     assert [s["id"] for s in hz["skipped"]] == ["i-bpdbprod10000000001"]
+    # Shanghai's api-prod-sh-1 was left unprotected with a rehearsal's release scheduled: both are fixed.
+    api = "i-ufapiprodsh10000001"
     sh = results[(SH, "Show the report")]["harden_production_report"]
     assert [s["id"] for s in sh["skipped"]] == ["i-ufcachesubsh0000001"]
-    assert ecs.write_calls() == []
-    assert world(ecs) == before
+    assert set(sh["protected"]) == {api}
+    assert before[api]["auto_release_time"] and not before[api]["deletion_protection"]
+    assert sorted((c["action"], c["params"]["InstanceId"]) for c in ecs.write_calls()) == [
+        ("ModifyInstanceAttribute", api), ("ModifyInstanceAutoReleaseTime", api)]
+    after = world(ecs)
+    assert after[api]["deletion_protection"] is True and not after[api]["auto_release_time"]
+    assert {i: v for i, v in after.items() if i != api} == {i: v for i, v in before.items() if i != api}
     # Two region hosts, one set of policies, written once.
     assert len(os.listdir(tmp_path / "policies")) == 3
     written = [e for e in result.events if e["event"] == "runner_on_ok"
