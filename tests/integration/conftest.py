@@ -82,7 +82,7 @@ class Testbed:
 
     def playbook(self, plays: t.Union[str, t.List[t.Dict[str, t.Any]]], check: bool = False,
                  extra_vars: t.Optional[t.Dict[str, t.Any]] = None, verbosity: int = 0,
-                 inventory: str = "localhost,") -> AnsibleRun:
+                 inventory: str = "localhost,", extra_var_files: t.Sequence[str] = ()) -> AnsibleRun:
         """Run a playbook (a path, a collection playbook's FQCN, or plays to write to one) with ``ansible-playbook``."""
         if isinstance(plays, list):
             path = self.tmp_path / "playbook.yml"
@@ -91,6 +91,8 @@ class Testbed:
         command = ["ansible-playbook", "-i", inventory, plays]
         if inventory == "localhost,":
             command += ["-c", "local"]
+        for path in extra_var_files:
+            command += ["-e", "@" + path]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
         if check:
