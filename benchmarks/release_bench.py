@@ -21,20 +21,10 @@ to shorten a run; the default is the issue's 1,000.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "emulator"))
-sys.path.insert(0, str(REPO / "tests"))
-
-from collection_link import COLLECTIONS, link_collection  # noqa: E402
-from ecs_emulator import Emulator  # noqa: E402
+from ansible_timing import REPO, Emulator, timed_release
+from collection_link import link_collection
 
 RESULTS = REPO / "benchmarks" / "results" / "release.json"
 FLEET = REPO / "emulator" / "examples" / "tags-1k.yaml"
@@ -52,35 +42,10 @@ def fleet(instances: int) -> object:
         "tags": {"team": "retire", "shard": "s{n % 10}"}}]}}}
 
 
-def environment(emu: Emulator) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(emu.env())
-    env.update({
-        "ALIBABA_CLOUD_REGION_ID": REGION,
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_LIBRARY": str(REPO / "benchmarks" / "library"),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
-    return env
-
-
 def run_module(emu: Emulator, module: str, args: dict[str, object]) -> dict[str, object]:
-    """Load the fleet, run ``module`` once through ``ansible``, and measure it."""
-    emu.clear_calls()
-    started = time.perf_counter()
-    done = subprocess.run(["ansible", "localhost", "-m", module, "-a", json.dumps(args)],
-                          env=environment(emu), capture_output=True, text=True, check=False, timeout=3600)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{module} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    left = emu.state(REGION)["regions"][REGION]["instances"]
-    if left:
-        raise SystemExit(f"{module} left {len(left)} instances")
-    calls = collections.Counter(c["action"] for c in emu.calls())
-    return {"seconds": round(seconds, 2), "calls": sum(calls.values()), "calls_by_action": dict(sorted(calls.items()))}
+    """Run ``module`` once through ``ansible`` on the loaded fleet, and measure it."""
+    return timed_release(emu, ["ansible", "localhost", "-m", module, "-a", json.dumps(args)], REGION,
+                         timeout=3600, ANSIBLE_LIBRARY=str(REPO / "benchmarks" / "library"))
 
 
 def measure(latency_ms: int, instances: int) -> dict[str, object]:

@@ -19,21 +19,11 @@ benchmarks/results/snapshot_release.json with the calls by action, the wall time
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "emulator"))
-sys.path.insert(0, str(REPO / "tests"))
-
-from collection_link import COLLECTIONS, link_collection  # noqa: E402
-from ecs_emulator import Emulator  # noqa: E402
+from ansible_timing import REPO, Emulator, timed_release
+from collection_link import link_collection
 
 RESULTS = REPO / "benchmarks" / "results" / "snapshot_release.json"
 REGION = "cn-hangzhou"
@@ -50,32 +40,8 @@ def fleet(instances: int, snapshot_seconds: float) -> dict[str, object]:
                                    {"size": 200, "delete_with_instance": True}]}}]}}}
 
 
-def environment(emu: Emulator) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(emu.env())
-    env.update({
-        "ALIBABA_CLOUD_REGION_ID": REGION,
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-    })
-    return env
-
-
 def measure(emu: Emulator, command: list[str]) -> dict[str, object]:
-    emu.clear_calls()
-    started = time.perf_counter()
-    done = subprocess.run(command, env=environment(emu), capture_output=True, text=True, check=False, timeout=7200)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    left = emu.state(REGION)["regions"][REGION]["instances"]
-    if left:
-        raise SystemExit(f"{len(left)} instances left after {command[:3]}")
-    calls = collections.Counter(c["action"] for c in emu.calls())
-    return {"seconds": round(seconds, 2), "calls": sum(calls.values()), "calls_by_action": dict(sorted(calls.items()))}
+    return timed_release(emu, command, REGION)
 
 
 def main() -> None:
