@@ -8,6 +8,8 @@ import pytest
 from emulator_clients import SESSION_KEYS, key_spec
 
 from ecs_emulator import Emulator
+from ecs_emulator.world import World
+from world_support import make_world
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +22,9 @@ def emulator_session() -> Iterator[Emulator]:
 def emu(emulator_session: Emulator) -> Emulator:
     emulator_session.reset()
     return emulator_session
+
+
+@pytest.fixture
+def world() -> World:
+    """A World on the demo fleet, called directly (no server), for the world unit tests."""
+    return make_world()

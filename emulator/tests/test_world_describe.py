@@ -19,11 +19,6 @@ from world_support import (
 )
 
 
-@pytest.fixture
-def world() -> World:
-    return make_world()
-
-
 def names(body: dict) -> list[str]:
     return [i["InstanceName"] for i in body["Instances"]["Instance"]]
 

@@ -23,11 +23,6 @@ from world_support import (
 )
 
 
-@pytest.fixture
-def world() -> World:
-    return make_world()
-
-
 def at(world: World, seconds: float, *, with_seconds: bool = True) -> str:
     moment = datetime.fromtimestamp(world.clock.now(), tz=UTC) + timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ" if with_seconds else "%Y-%m-%dT%H:%MZ")

@@ -15,14 +15,8 @@ from world_support import (
     LOADTEST,
     REPORT_LEGACY,
     WEB_PROD_1,
-    make_world,
     refused,
 )
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
 
 
 def hz(world: World) -> dict:

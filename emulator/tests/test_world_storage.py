@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from ecs_emulator.world import World
 from world_support import (
     BATCH_OLD_1,
@@ -13,14 +12,8 @@ from world_support import (
     HZ,
     WEB_PROD_1,
     WEB_PROD_2,
-    make_world,
     refused,
 )
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
 
 
 def disks_of(world: World, instance_id: str) -> list[dict]:
