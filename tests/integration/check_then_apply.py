@@ -7,6 +7,7 @@ the rerun must find nothing to do and write nothing.
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime, timedelta
 
 
 class Converged(t.NamedTuple):
@@ -26,7 +27,7 @@ def check_then_apply(ecs: t.Any, module: str, **args: t.Any) -> Converged:
     assert real.rc == 0, real.stdout + real.stderr
     assert real.result["changed"] == check.result["changed"]
     assert sorted(real.result["changed_instances"]) == sorted(check.result["changed_instances"])
-    assert real.result["diff"] == check.result["diff"]
+    assert_same_diff(check.result["diff"], real.result["diff"], relative="release_in" in args)
     writes = ecs.write_calls()
     assert all(call["status"] == 200 for call in writes), writes
     assert sorted(call["params"]["InstanceId"] for call in writes) == sorted(real.result["changed_instances"])
@@ -38,6 +39,28 @@ def check_then_apply(ecs: t.Any, module: str, **args: t.Any) -> Converged:
     assert again.result["changed_instances"] == []
     assert ecs.write_calls() == [], "the rerun wrote"
     return Converged(check, real, again, writes)
+
+
+def assert_same_diff(check: t.Dict[str, t.Any], real: t.Dict[str, t.Any], relative: bool) -> None:
+    """Check mode's diff is the real run's, except that a time relative to now (``release_in``) is measured from
+    each run's own clock: when a minute boundary falls between the two runs, the real run's time is one minute on."""
+    assert real["before"] == check["before"]
+    if not relative:
+        assert real["after"] == check["after"]
+        return
+    assert real["after"].keys() == check["after"].keys()
+    for instance_id, predicted in check["after"].items():
+        made = real["after"][instance_id]
+        assert made.keys() == predicted.keys()
+        if not predicted.get("auto_release_time"):
+            assert made == predicted
+            continue
+        shift = _utc(made["auto_release_time"]) - _utc(predicted["auto_release_time"])
+        assert shift in (timedelta(0), timedelta(minutes=1)), (instance_id, predicted, made)
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def refused_with_nothing_written(ecs: t.Any, module: str, **args: t.Any) -> t.Dict[str, t.Any]:
