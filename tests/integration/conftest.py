@@ -35,8 +35,13 @@ class AnsibleRun(t.NamedTuple):
         """The last task's result: the module's, for an ad hoc run."""
         return self.tasks[-1]["result"] if self.tasks else {}
 
-    def task(self, name: str) -> t.Dict[str, t.Any]:
-        return next(entry["result"] for entry in self.tasks if entry["task"] == name)
+    def task(self, name: str, host: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+        """The result of the task ``name``; ``host`` is required when it ran on several hosts, whose results
+        arrive in whatever order the hosts finish."""
+        found = [e for e in self.tasks if e["task"] == name and host in (None, e["host"])]
+        hosts = {e["host"] for e in found}
+        assert len(hosts) == 1, f"task {name!r} ran on {sorted(hosts) or 'no host'}: name one of them"
+        return found[0]["result"]
 
 
 class Testbed:
