@@ -99,9 +99,10 @@ def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
                 process.wait(30)
                 return calls[-1]["seq"] if calls else 0
             if process.poll() is not None:
-                pytest.fail(f"the playbook ended (rc {process.returncode}) before the kill point was reached")
+                pytest.fail(f"the playbook ended (rc {process.returncode}) before the kill point was reached; "
+                            f"calls that went through: {succeeded(ecs.emu.calls())}")
             time.sleep(0.05)
-        pytest.fail("the kill point was not reached in time")
+        pytest.fail(f"the kill point was not reached in time; calls that went through: {succeeded(ecs.emu.calls())}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -111,6 +112,15 @@ def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
 
 def ok(calls: t.List[t.Dict[str, t.Any]], action: str) -> t.List[t.Dict[str, t.Any]]:
     return [c for c in calls if c["action"] == action and c["status"] == 200]
+
+
+def succeeded(calls: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, int]:
+    """How many calls of each action were answered 200: what a failure message needs to explain a missed point."""
+    counts: t.Dict[str, int] = {}
+    for call in calls:
+        if call["status"] == 200:
+            counts[call["action"]] = counts.get(call["action"], 0) + 1
+    return counts
 
 
 def after_some_snapshots(calls):
@@ -128,8 +138,9 @@ def after_first_release_batch(calls):
 
 
 @pytest.mark.parametrize("point, reached, faults, seed", [
-    # CreateSnapshot throttled hard, so some snapshots are made and others are still being retried.
-    ("after some snapshots", after_some_snapshots, {"CreateSnapshot": {"throttle": 0.7}}, 5),
+    # CreateSnapshot throttled hard and slowed, so some snapshots are made and others are still being retried
+    # for long enough that a poll sees it even on a loaded machine.
+    ("after some snapshots", after_some_snapshots, {"CreateSnapshot": {"throttle": 0.7, "latency_ms": 300}}, 5),
     ("mid-wait", mid_wait, {}, 0),
     # The expired subscription and the pay-as-you-go instances go in separate DeleteInstances calls; with half of
     # them throttled (seed 1: the first call, not the second) and every call slowed, one call goes through while the other waits to be retried,
