@@ -7,7 +7,7 @@ the rerun must find nothing to do and write nothing.
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 
 class Converged(t.NamedTuple):
@@ -55,12 +55,18 @@ def assert_same_diff(check: t.Dict[str, t.Any], real: t.Dict[str, t.Any], relati
         if not predicted.get("auto_release_time"):
             assert made == predicted
             continue
-        shift = _utc(made["auto_release_time"]) - _utc(predicted["auto_release_time"])
+        shift = shown(made["auto_release_time"]) - shown(predicted["auto_release_time"])
         assert shift in (timedelta(0), timedelta(minutes=1)), (instance_id, predicted, made)
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def shown(text: str) -> datetime:
+    """A UTC time as the module or the emulator shows it (``yyyy-MM-ddTHH:mm:ssZ`` or ``yyyy-MM-ddTHH:mmZ``)."""
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise AssertionError(f"not a time: {text!r}")
 
 
 def refused_with_nothing_written(ecs: t.Any, module: str, **args: t.Any) -> t.Dict[str, t.Any]:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from check_then_apply import check_then_apply, refused_with_nothing_written
+from check_then_apply import check_then_apply, refused_with_nothing_written, shown
 
 MODULE = "ecs_auto_release"
 
@@ -37,16 +37,6 @@ def utc_minute(moment):
 
 def api_text(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def shown(text):
-    """The emulator's DescribeInstances-style minute (``yyyy-MM-ddTHH:mmZ``) or state time, as a datetime."""
-    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    raise AssertionError(f"not a time: {text!r}")
 
 
 def schedules(ecs):

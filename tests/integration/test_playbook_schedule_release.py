@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from check_then_apply import shown
 from collection_link import REPO
 
 PLAYBOOK = "alicloud_ecs.lifecycle.schedule_release"
@@ -41,10 +42,6 @@ GUARDED = {"regions": {HZ: {"instances": [
 
 def schedules(ecs):
     return {i: s["auto_release_time"] for region in (HZ, SH) for i, s in ecs.instances(region).items()}
-
-
-def shown(text):
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def run(ecs, check=False, **extra):
