@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 import typing as t
+from collections import Counter
 
 import pytest
 
@@ -116,11 +117,7 @@ def ok(calls: t.List[t.Dict[str, t.Any]], action: str) -> t.List[t.Dict[str, t.A
 
 def succeeded(calls: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, int]:
     """How many calls of each action were answered 200: what a failure message needs to explain a missed point."""
-    counts: t.Dict[str, int] = {}
-    for call in calls:
-        if call["status"] == 200:
-            counts[call["action"]] = counts.get(call["action"], 0) + 1
-    return counts
+    return dict(Counter(c["action"] for c in calls if c["status"] == 200))
 
 
 def after_some_snapshots(calls):
