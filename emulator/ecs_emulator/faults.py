@@ -5,19 +5,23 @@ action's own entry is laid over the ``"*"`` entry, so ``{"*": {"latency_ms": 20}
 {"throttle": 0.3}}`` throttles 30 % of DescribeInstances calls and slows every call by 20 ms.
 One uniform draw per request picks at most one outcome, in the order throttle, unavailable,
 internal_error, drop, so the sum of the probabilities is the chance of any failure.
+
+``allow: N`` lets the first N calls of an action through (those the draw does not fail) and throttles
+every later one, so a test can stop a client at an exact point: after N snapshots, after one release.
+The delay comes first and the outcome is decided when it ends, so a plan set while a request is being
+delayed applies to that request.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError
 
 OUTCOMES = ("throttle", "unavailable", "internal_error", "drop")
-FAULT_KEYS = frozenset(OUTCOMES) | {"latency_ms"}
+FAULT_KEYS = frozenset(OUTCOMES) | {"latency_ms", "allow"}
 
 FAULT_ERRORS: dict[str, ApiError] = {
     "throttle": ApiError(400, "Throttling.User", "Request was denied due to user flow control."),
@@ -28,15 +32,6 @@ FAULT_ERRORS: dict[str, ApiError] = {
 
 class DropConnection(Exception):
     """The request must be answered by closing the connection without a response."""
-
-
-@dataclass(frozen=True)
-class FaultDecision:
-    latency_ms: float = 0.0
-    outcome: str = ""  # one of OUTCOMES, or "" to let the request through
-
-
-NO_FAULT = FaultDecision()
 
 
 def validate_plan(actions: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -53,6 +48,10 @@ def validate_plan(actions: Mapping[str, Any]) -> dict[str, dict[str, float]]:
             raise ValueError(f"fault probabilities for {action!r} must be between 0 and 1")
         if entry.get("latency_ms", 0.0) < 0:
             raise ValueError(f"latency_ms for {action!r} must not be negative")
+        if "allow" in entry:
+            if entry["allow"] < 0 or entry["allow"] != int(entry["allow"]):
+                raise ValueError(f"allow for {action!r} must be a whole number of calls, 0 or more")
+            entry["allow"] = int(entry["allow"])
         plan[str(action)] = entry
     return plan
 
@@ -60,8 +59,8 @@ def validate_plan(actions: Mapping[str, Any]) -> dict[str, dict[str, float]]:
 class FaultInjector:
     """Decides, per request, whether and how it fails. Deterministic for a given seed and call order.
 
-    Setting a plan reseeds the generator, so a test that sets faults gets the same sequence of
-    outcomes whatever ran before it.
+    Setting a plan reseeds the generator and restarts the ``allow`` counts, so a test that sets faults
+    gets the same sequence of outcomes whatever ran before it.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -69,6 +68,7 @@ class FaultInjector:
         self._rng = random.Random(seed)
         self._plan: dict[str, dict[str, float]] = {}
         self._resolved: dict[str, dict[str, float]] = {}
+        self._allowed: dict[str, int] = {}  # calls let through so far, per action with an ``allow`` limit
 
     @property
     def plan(self) -> dict[str, dict[str, float]]:
@@ -77,6 +77,7 @@ class FaultInjector:
     def set_plan(self, actions: Mapping[str, Any], seed: int | None = None) -> None:
         self._plan = validate_plan(actions)
         self._resolved = {}
+        self._allowed = {}
         self._rng = random.Random(self._seed if seed is None else seed)
 
     def clear(self) -> None:
@@ -89,19 +90,25 @@ class FaultInjector:
             self._resolved[action] = entry
         return entry
 
-    def decide(self, action: str) -> FaultDecision:
+    def latency_ms(self, action: str) -> float:
+        """The delay to add before this action's outcome is decided."""
+        return self._entry(action).get("latency_ms", 0.0) if self._plan else 0.0
+
+    def decide(self, action: str) -> str:
+        """One of OUTCOMES for a request of this action, or "" to let it through."""
         if not self._plan:
-            return NO_FAULT
+            return ""
         entry = self._entry(action)
-        if not entry:
-            return NO_FAULT
-        outcome = ""
         if any(entry.get(name) for name in OUTCOMES):
             draw = self._rng.random()
             threshold = 0.0
             for name in OUTCOMES:
                 threshold += entry.get(name, 0.0)
                 if draw < threshold:
-                    outcome = name
-                    break
-        return FaultDecision(entry.get("latency_ms", 0.0), outcome)
+                    return name
+        if "allow" in entry:
+            allowed = self._allowed.get(action, 0)
+            if allowed >= entry["allow"]:
+                return "throttle"
+            self._allowed[action] = allowed + 1
+        return ""

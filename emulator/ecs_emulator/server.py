@@ -166,13 +166,14 @@ class EmulatorServer:
         return json_response({"RequestId": exchange.request_id, **result}, request_id=exchange.request_id)
 
     async def _apply_faults(self, action: str) -> None:
-        decision = self.faults.decide(action)
-        if decision.latency_ms:
-            await asyncio.sleep(decision.latency_ms / 1000)
-        if decision.outcome == "drop":
+        latency_ms = self.faults.latency_ms(action)
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
+        outcome = self.faults.decide(action)
+        if outcome == "drop":
             raise DropConnection()
-        if decision.outcome:
-            raise FAULT_ERRORS[decision.outcome]
+        if outcome:
+            raise FAULT_ERRORS[outcome]
 
     @staticmethod
     async def _read_request(request: web.Request) -> SignedRequest:

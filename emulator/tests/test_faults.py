@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
+import time
 
 import pytest
 from alibabacloud_ecs20140526 import models
@@ -116,3 +118,38 @@ def test_faults_given_at_start_apply_from_the_first_call() -> None:
         with pytest.raises(TeaException) as raised:
             describe(emu)
         assert raised.value.code == "ServiceUnavailable"
+
+
+def test_allow_lets_that_many_calls_through_then_throttles(emu: Emulator) -> None:
+    emu.set_faults(actions={"DescribeInstances": {"allow": 2}})
+    assert outcomes(emu, 4) == [200, 200, 400, 400]
+    assert [c["code"] for c in emu.calls()][2:] == ["Throttling.User", "Throttling.User"]
+    describe_status = v3_request(emu, "DescribeInstanceStatus", {"RegionId": REGION})[0]
+    assert describe_status == 200, "allow counts and limits only its own action"
+    emu.set_faults(actions={"DescribeInstances": {"allow": 2}})
+    assert outcomes(emu, 3) == [200, 200, 400], "a new plan starts the count again"
+
+
+def test_allow_counts_only_calls_the_draw_let_through(emu: Emulator) -> None:
+    emu.set_faults(actions={"DescribeInstances": {"throttle": 0.5, "allow": 3}}, seed=4)
+    statuses = outcomes(emu, 30)
+    assert statuses.count(200) == 3 and set(statuses) == {200, 400}
+    assert statuses.index(200) < len(statuses) - 1
+
+
+@pytest.mark.parametrize("allow", [-1, 1.5])
+def test_allow_must_be_a_whole_number(emu: Emulator, allow: float) -> None:
+    with pytest.raises(EmulatorError, match="allow for 'DescribeInstances'"):
+        emu.set_faults(actions={"DescribeInstances": {"allow": allow}})
+
+
+def test_a_plan_set_during_the_delay_decides_the_outcome(emu: Emulator) -> None:
+    emu.set_faults(actions={"DescribeInstances": {"latency_ms": 2000}})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(v3_request, emu, "DescribeInstances", {"RegionId": REGION})
+        time.sleep(0.3)
+        emu.set_faults(actions={"*": {"throttle": 1.0}})
+        status, body = pending.result(10)
+    assert (status, body["Code"]) == (400, "Throttling.User")
+    (call,) = emu.calls()
+    assert call["reached_world"] is False
