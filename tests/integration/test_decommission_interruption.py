@@ -58,6 +58,15 @@ def summary(ecs: t.Any, run_id: str) -> t.Dict[str, t.Any]:
     }
 
 
+def run_snapshots(ecs: t.Any) -> t.Dict[str, t.List[str]]:
+    """The snapshot ids of run CHG-9, by source disk."""
+    found: t.Dict[str, t.List[str]] = {}
+    for snapshot in region_state(ecs, REGION)["snapshots"].values():
+        if snapshot["tags"].get(RUN_TAG) == "CHG-9":
+            found.setdefault(snapshot["disk_id"], []).append(snapshot["id"])
+    return {disk: sorted(ids) for disk, ids in found.items()}
+
+
 def playbook_env(ecs: t.Any) -> t.Dict[str, str]:
     return dict(ecs.env, ECS_TEST_RESULTS=os.devnull)
 
@@ -120,8 +129,13 @@ def succeeded(calls: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, int]:
     return dict(Counter(c["action"] for c in calls if c["status"] == 200))
 
 
+def refused(calls: t.List[t.Dict[str, t.Any]], action: str) -> bool:
+    return any(c["action"] == action and c["code"] == "Throttling.User" for c in calls)
+
+
 def after_some_snapshots(calls):
-    return 2 <= len(ok(calls, "CreateSnapshot")) < 8
+    """The emulator let two snapshots be made and refuses the rest: the run is retrying the third."""
+    return len(ok(calls, "CreateSnapshot")) == 2 and refused(calls, "CreateSnapshot")
 
 
 def mid_wait(calls):
@@ -129,36 +143,34 @@ def mid_wait(calls):
 
 
 def after_first_release_batch(calls):
-    """One DeleteInstances call went through while the other is being retried: a release half done."""
+    """One DeleteInstances call went through and the other is refused and being retried: a release half done."""
     released = {i for c in ok(calls, "DeleteInstances") for i in delete_ids(c)}
-    return bool(released) and released != set(RETIRE_HZ)
+    return bool(released) and released != set(RETIRE_HZ) and refused(calls, "DeleteInstances")
 
 
-@pytest.mark.parametrize("point, reached, faults, seed", [
-    # CreateSnapshot throttled hard and slowed, so some snapshots are made and others are still being retried
-    # for long enough that a poll sees it even on a loaded machine.
-    ("after some snapshots", after_some_snapshots, {"CreateSnapshot": {"throttle": 0.7, "latency_ms": 300}}, 5),
-    ("mid-wait", mid_wait, {}, 0),
-    # The expired subscription and the pay-as-you-go instances go in separate DeleteInstances calls; with half of
-    # them throttled (seed 1: the first call, not the second) and every call slowed, one call goes through while the other waits to be retried,
-    # and the kill lands there.
-    ("after the first release batch", after_first_release_batch,
-     {"DeleteInstances": {"throttle": 0.5, "latency_ms": 800}}, 1),
+@pytest.mark.parametrize("point, reached, faults", [
+    # The emulator's ``allow`` lets exactly so many calls through and refuses the later ones, which the run retries:
+    # the kill lands at the same point whatever the machine's load.
+    ("after some snapshots", after_some_snapshots, {"CreateSnapshot": {"allow": 2}}),
+    ("mid-wait", mid_wait, {}),
+    # The expired subscription and the pay-as-you-go instances go in separate DeleteInstances calls.
+    ("after the first release batch", after_first_release_batch, {"DeleteInstances": {"allow": 1}}),
 ])
-def test_killed_then_rerun_ends_as_an_uninterrupted_run(ecs, tmp_path, point, reached, faults, seed):
+def test_killed_then_rerun_ends_as_an_uninterrupted_run(ecs, tmp_path, point, reached, faults):
     expected = baseline(ecs, tmp_path)
     fresh_world(ecs)
     disks = cloud_disks_by_instance(ecs, REGION)
     extra = decommission_vars(tmp_path / "reports", run_id="CHG-9")
     if faults:
-        ecs.emu.set_faults(actions=faults, seed=seed)
+        ecs.emu.set_faults(actions=faults)
     killed_at = killed_when(ecs, extra, reached)
     time.sleep(1)  # let the emulator answer what it had received (refused, see killed_when)
     ecs.emu.clear_faults()
     before_rerun = ecs.emu.calls()
     gone_before = set(released_instances(ecs, REGION))
-    snapshots_before = {s["id"] for s in region_state(ecs, REGION)["snapshots"].values()
-                        if s["tags"].get(RUN_TAG) == "CHG-9"}
+    snapshots_before = run_snapshots(ecs)
+    if point == "after some snapshots":
+        assert len(snapshots_before) == 2, snapshots_before
     if point != "after the first release batch":
         assert gone_before == set(), point
     else:
@@ -173,10 +185,13 @@ def test_killed_then_rerun_ends_as_an_uninterrupted_run(ecs, tmp_path, point, re
     again = [i for c in rerun if c["action"] == "DeleteInstances" for i in delete_ids(c)]
     assert not gone_before & set(again), (gone_before, again)
     assert len(again) == len(set(again))
-    # Snapshots made before the kill were reused, not taken again.
+    # Snapshots made before the kill were reused, not taken again: no create call for their disks, and each of
+    # those disks still has exactly the snapshot it had.
     made_again = {c["params"]["DiskId"] for c in ok(rerun, "CreateSnapshot")}
-    snapshotted = {s["disk_id"] for s in region_state(ecs, REGION)["snapshots"].values() if s["id"] in snapshots_before}
-    assert not made_again & snapshotted
+    assert not made_again & set(snapshots_before), (made_again, snapshots_before)
+    after = run_snapshots(ecs)
+    assert {disk: after[disk] for disk in snapshots_before} == snapshots_before
+    assert all(len(ids) == 1 for ids in after.values()), after
     report = json.loads((tmp_path / "reports" / f"CHG-9-{REGION}.json").read_text())
     assert sorted(report["released"]) == sorted(RETIRE_HZ) and report["not_released"] == []
 
