@@ -1,4 +1,4 @@
-"""The decommission playbook killed (SIGKILL to its process group) at several points, then run again.
+"""The decommission playbook killed (SIGKILL to it and every process under it) at several points, then run again.
 
 The rerun must end in the same state as an uninterrupted run of the same fleet on a fresh world, with no
 duplicate snapshot and no second DeleteInstances call for an instance already released. The same holds for a
@@ -92,10 +92,72 @@ def baseline(ecs: t.Any, tmp_path: t.Any) -> t.Dict[str, t.Any]:
     return dict(_BASELINE)
 
 
+def _children() -> t.Dict[int, t.List[int]]:
+    """Every live process's children, from /proc."""
+    children: t.Dict[int, t.List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL a process and everything under it, and wait until all are gone.
+
+    A process group is not enough: ansible-core's workers call setsid(), so the module that is talking to the
+    API lives in a session of its own and would go on retrying after the playbook was killed. Every process of
+    the tree is stopped first, top down until no new one appears, so none can fork or be orphaned while the tree
+    is being killed.
+    """
+    stopped: t.Set[int] = set()
+    while True:
+        tree, todo = {root}, [root]
+        children = _children()
+        while todo:
+            for child in children.get(todo.pop(), []):
+                if child not in tree:
+                    tree.add(child)
+                    todo.append(child)
+        new = tree - stopped
+        if not new:
+            break
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        stopped |= new
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in stopped - {root}):
+        time.sleep(0.05)
+    assert not [pid for pid in stopped - {root} if _alive(pid)], "processes of the killed playbook survived"
+
+
 def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
                 reached: t.Callable[[t.List[t.Dict[str, t.Any]]], bool]) -> int:
-    """Start the playbook, SIGKILL its process group once the recorded calls show ``reached``; return that seq."""
-    process = subprocess.Popen(command(extra_vars), env=playbook_env(ecs), start_new_session=True,
+    """Start the playbook, kill it and every process under it once the recorded calls show ``reached``; return
+    the seq of the last call seen then."""
+    process = subprocess.Popen(command(extra_vars), env=playbook_env(ecs),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
@@ -105,7 +167,7 @@ def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
                 # Freeze the world at this point: requests still in flight (a retry in the emulator's latency)
                 # are refused instead of landing after the kill, so the kill point is exact.
                 ecs.emu.set_faults(actions={"*": {"throttle": 1.0}})
-                os.killpg(process.pid, signal.SIGKILL)
+                kill_tree(process.pid)
                 process.wait(30)
                 return calls[-1]["seq"] if calls else 0
             if process.poll() is not None:
@@ -115,7 +177,7 @@ def killed_when(ecs: t.Any, extra_vars: t.Mapping[str, t.Any],
         pytest.fail(f"the kill point was not reached in time; calls that went through: {succeeded(ecs.emu.calls())}")
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill_tree(process.pid)
             process.wait(30)
     return 0
 
