@@ -92,28 +92,29 @@ def baseline(ecs: t.Any, tmp_path: t.Any) -> t.Dict[str, t.Any]:
     return dict(_BASELINE)
 
 
-def _children() -> t.Dict[int, t.List[int]]:
-    """Every live process's children, from /proc."""
-    children: t.Dict[int, t.List[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended while we looked
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
+def _state_and_parent(pid: int) -> t.Optional[t.Tuple[str, int]]:
+    """A process's state letter and parent pid from /proc, or None once it has ended."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    found = _state_and_parent(pid)
+    return found is not None and found[0] != "Z"
+
+
+def _children() -> t.Dict[int, t.List[int]]:
+    """Every live process's children."""
+    children: t.Dict[int, t.List[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        found = _state_and_parent(int(entry))
+        if found is not None and found[0] != "Z":
+            children.setdefault(found[1], []).append(int(entry))
+    return children
 
 
 def kill_tree(root: int) -> None:
